@@ -1,0 +1,2 @@
+//! ClickHouse layer for ALTRepo DB.
+#![deny(missing_docs)]
