@@ -1,3 +1,86 @@
-fn main() {
-    println!("altrepodb");
+//! `altrepodb`: one binary for every ALTRepo Uploader tool.
+//!
+//! Called as `altrepodb` it takes subcommands; called through a link named like an original
+//! tool (`repo_loader`, `task_loader`, …) it takes that tool's options.
+
+mod aliases;
+mod cli;
+mod cmd;
+mod config;
+mod logging;
+mod progress;
+mod rpm_show;
+
+use std::ffi::OsString;
+use std::path::Path;
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use crate::cli::{Cli, Command, DbAction, RpmAction};
+
+/// Exit code of a command or alias that this version cannot run.
+pub const EXIT_UNAVAILABLE: i32 = 2;
+
+fn main() -> ExitCode {
+    let args: Vec<OsString> = std::env::args_os().collect();
+    let name = args
+        .first()
+        .and_then(|a| Path::new(a).file_name())
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    if let Some(code) = aliases::run(&name, args.clone()) {
+        return exit(code);
+    }
+    let cli = Cli::parse_from(args);
+    let code = match run(cli) {
+        Ok(code) => code,
+        Err(err) => report(&err),
+    };
+    exit(code)
+}
+
+fn exit(code: i32) -> ExitCode {
+    ExitCode::from(u8::try_from(code).unwrap_or(1))
+}
+
+/// Prints the error chain on one line and picks the exit code.
+fn report(err: &anyhow::Error) -> i32 {
+    // A closed pipe (`altrepodb sql … | head`) is not a failure.
+    if err.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>()
+            .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
+    }) {
+        return 0;
+    }
+    let line = err
+        .chain()
+        .map(|c| c.to_string())
+        .collect::<Vec<_>>()
+        .join(": ");
+    eprintln!("altrepodb: {}", altrepodb_db::error::one_line(&line));
+    err.chain()
+        .find_map(|c| c.downcast_ref::<altrepodb_db::DbError>())
+        .map(|e| e.exit_code())
+        .unwrap_or(1)
+}
+
+fn run(cli: Cli) -> anyhow::Result<i32> {
+    match cli.command {
+        Command::Db { action } => match action {
+            DbAction::Init(c) => cmd::db::init(&c),
+            DbAction::Status(c) => cmd::db::status(&c),
+            DbAction::Check(c) => cmd::db::check(&c),
+            DbAction::Manifest(c) => cmd::db::manifest(&c),
+        },
+        Command::Sql(a) => cmd::sql::run(&a),
+        Command::Server(a) => cmd::server::run(&a),
+        Command::Rpm { action } => match action {
+            RpmAction::Show(a) => rpm_show::run(&a),
+        },
+        Command::Aliases => {
+            println!("{}", aliases::ALIASES.join("\n"));
+            Ok(0)
+        }
+    }
 }

@@ -1,0 +1,359 @@
+//! The original tool names (`repo_loader`, `task_loader`, …) as aliases of the one binary.
+//!
+//! Each alias accepts the original's options exactly (original-system §1). The set-up script
+//! links every name in [`ALIASES`] to the `altrepodb` binary; `main` dispatches on argv[0].
+
+use std::ffi::OsString;
+use std::path::PathBuf;
+
+use clap::{Args, Parser};
+
+/// Every original tool name this binary answers to.
+pub const ALIASES: &[&str] = &[
+    "repo_loader",
+    "task_loader",
+    "image_loader",
+    "iso_loader",
+    "package_loader",
+    "acl_loader",
+    "beehive_loader",
+    "bugzilla_loader",
+    "repocop_loader",
+    "watch_loader",
+    "spdx_loader",
+    "task_cleaner",
+    "repodb_amqpfire",
+    "altrepod",
+    "uploaderd",
+];
+
+/// Database options shared by the original loaders (`-p` is the port; its help said "password").
+#[derive(Debug, Clone, Args)]
+pub struct OrigDbArgs {
+    /// Path to configuration file.
+    #[arg(short = 'c', long = "config")]
+    pub config: Option<PathBuf>,
+    /// Database name.
+    #[arg(short = 'd', long = "dbname")]
+    pub dbname: Option<String>,
+    /// Database host.
+    #[arg(short = 's', long = "host")]
+    pub host: Option<String>,
+    /// Database port.
+    #[arg(short = 'p', long = "port")]
+    pub port: Option<String>,
+    /// Database login.
+    #[arg(short = 'u', long = "user")]
+    pub user: Option<String>,
+    /// Database password.
+    #[arg(short = 'P', long = "password")]
+    pub password: Option<String>,
+    /// Set logging level to debug.
+    #[arg(short = 'D', long = "debug")]
+    pub debug: bool,
+}
+
+/// `repo_loader pkgset path [-t TAG] [-w N] [-v] [-A DATE] [-F]`
+#[derive(Debug, Parser)]
+#[command(name = "repo_loader", about = "Load repository structure into database")]
+pub struct RepoLoaderArgs {
+    /// Repository name.
+    pub pkgset: String,
+    /// Path to packages.
+    pub path: PathBuf,
+    /// Assignment tag.
+    #[arg(short = 't', long = "tag", default_value = "")]
+    pub tag: String,
+    /// Workers count (default: [DEFAULT] workers from config, else 10).
+    #[arg(short = 'w', long = "workers")]
+    pub workers: Option<usize>,
+    /// Verbose mode.
+    #[arg(short = 'v', long = "verbose")]
+    pub verbose: bool,
+    /// Set repository datetime release, YYYY-MM-DD.
+    #[arg(short = 'A', long = "date")]
+    pub date: Option<String>,
+    /// Force to load repository with same name and date as existing one in database.
+    #[arg(short = 'F', long = "force")]
+    pub force: bool,
+    /// Database options.
+    #[command(flatten)]
+    pub db: OrigDbArgs,
+}
+
+/// `task_loader path [-w N] [-J] [-F] [-f]`
+#[derive(Debug, Parser)]
+#[command(name = "task_loader", about = "Load build task into database")]
+pub struct TaskLoaderArgs {
+    /// Path to task directory.
+    pub path: PathBuf,
+    /// Workers count.
+    #[arg(short = 'w', long = "workers", default_value_t = 4)]
+    pub workers: usize,
+    /// Dump parsed task structure to JSON file.
+    #[arg(short = 'J', long = "dumpjson")]
+    pub dumpjson: bool,
+    /// Force to load packages from task to database.
+    #[arg(short = 'F', long = "force")]
+    pub force: bool,
+    /// Force to flush buffer tables after task loaded.
+    #[arg(short = 'f', long = "flush-buffers")]
+    pub flush_buffers: bool,
+    /// Database options.
+    #[command(flatten)]
+    pub db: OrigDbArgs,
+}
+
+/// Image metadata options shared by `image_loader` and `iso_loader`.
+#[derive(Debug, Clone, Args)]
+pub struct ImageMetaArgs {
+    /// Image edition.
+    #[arg(long)]
+    pub edition: String,
+    /// Image version (X, X.Y or X.Y.Z).
+    #[arg(long = "version")]
+    pub version: String,
+    /// Image release type.
+    #[arg(long)]
+    pub release: String,
+    /// Image platform.
+    #[arg(long, default_value = "")]
+    pub platform: String,
+    /// Image variant.
+    #[arg(long)]
+    pub variant: String,
+    /// Image flavor.
+    #[arg(long, default_value = "")]
+    pub flavor: String,
+    /// Image architecture.
+    #[arg(long)]
+    pub arch: String,
+    /// Image base branch name.
+    #[arg(long)]
+    pub branch: String,
+    /// Image release date (YYYY-MM-DD).
+    #[arg(long)]
+    pub date: String,
+    /// Image download URL.
+    #[arg(long)]
+    pub url: String,
+    /// Force to load an image that already exists in the database.
+    #[arg(short = 'F', long = "force")]
+    pub force: bool,
+    /// Do not write to the database.
+    #[arg(short = 't', long = "dry-run")]
+    pub dry_run: bool,
+}
+
+/// `image_loader path --edition … --type tar|img|qcow …`
+#[derive(Debug, Parser)]
+#[command(name = "image_loader", about = "Load image file into database", disable_version_flag = true)]
+pub struct ImageLoaderArgs {
+    /// Path to image file.
+    pub path: PathBuf,
+    /// Image type.
+    #[arg(long = "type")]
+    pub type_: String,
+    /// Image metadata.
+    #[command(flatten)]
+    pub meta: ImageMetaArgs,
+    /// Database options.
+    #[command(flatten)]
+    pub db: OrigDbArgs,
+}
+
+/// `iso_loader path --edition … `
+#[derive(Debug, Parser)]
+#[command(name = "iso_loader", about = "Load ISO image into database", disable_version_flag = true)]
+pub struct IsoLoaderArgs {
+    /// Path to ISO image file.
+    pub path: PathBuf,
+    /// Image metadata.
+    #[command(flatten)]
+    pub meta: ImageMetaArgs,
+    /// Database options.
+    #[command(flatten)]
+    pub db: OrigDbArgs,
+}
+
+/// `package_loader file [-F] [-f]`
+#[derive(Debug, Parser)]
+#[command(name = "package_loader", about = "Load a single source RPM into database")]
+pub struct PackageLoaderArgs {
+    /// Source RPM file.
+    pub file: PathBuf,
+    /// Insert even if the package is already present.
+    #[arg(short = 'F', long = "force")]
+    pub force: bool,
+    /// Flush buffer tables afterwards.
+    #[arg(short = 'f', long = "flush-buffers")]
+    pub flush_buffers: bool,
+    /// Database options.
+    #[command(flatten)]
+    pub db: OrigDbArgs,
+}
+
+/// `acl_loader [url]`
+#[derive(Debug, Parser)]
+#[command(name = "acl_loader", about = "Load ACL lists into database")]
+pub struct AclLoaderArgs {
+    /// ACL listing URL.
+    #[arg(default_value = "http://git.altlinux.org/acl")]
+    pub url: String,
+    /// Database options.
+    #[command(flatten)]
+    pub db: OrigDbArgs,
+}
+
+/// Loaders with database options only (`beehive_loader`, `bugzilla_loader`, `repocop_loader`, `watch_loader`).
+#[derive(Debug, Parser)]
+pub struct FeedLoaderArgs {
+    /// Database options.
+    #[command(flatten)]
+    pub db: OrigDbArgs,
+}
+
+/// `spdx_loader [-g DIR]`
+#[derive(Debug, Parser)]
+#[command(name = "spdx_loader", about = "Load SPDX license list into database")]
+pub struct SpdxLoaderArgs {
+    /// Local clone of the SPDX license list data.
+    #[arg(short = 'g', long = "git-root", default_value = "~/SPDX")]
+    pub git_root: String,
+    /// Database options.
+    #[command(flatten)]
+    pub db: OrigDbArgs,
+}
+
+/// `task_cleaner path [-t ID] [-x]`
+#[derive(Debug, Parser)]
+#[command(name = "task_cleaner", about = "Mark tasks that vanished from the task tree as DELETED")]
+pub struct TaskCleanerArgs {
+    /// Tasks root directory.
+    pub path: PathBuf,
+    /// Limit to one task.
+    #[arg(short = 't', long = "task-id", value_parser = clap::value_parser!(u32).range(1..))]
+    pub task_id: Option<u32>,
+    /// Do not write to the database.
+    #[arg(short = 'x', long = "dry-run")]
+    pub dry_run: bool,
+    /// Database options.
+    #[command(flatten)]
+    pub db: OrigDbArgs,
+}
+
+/// `repodb_amqpfire -c FILE -s SERVICE [-p PARAMS…]`
+#[derive(Debug, Parser)]
+#[command(name = "repodb_amqpfire", about = "Publish a trigger message to an uploader service")]
+pub struct AmqpfireArgs {
+    /// Configuration file (JSON).
+    #[arg(short = 'c', long = "config", required = true)]
+    pub config: PathBuf,
+    /// Service to trigger.
+    #[arg(short = 's', long = "service", required = true)]
+    pub service: String,
+    /// Service parameters (repo: branch and YYYY-MM-DD).
+    #[arg(short = 'p', long = "params", num_args = 0..)]
+    pub params: Vec<String>,
+    /// Debug logging.
+    #[arg(short = 'D', long = "debug")]
+    pub debug: bool,
+}
+
+/// `altrepod [-c FILE] [-s DIR]` (the original `uploaderd`)
+#[derive(Debug, Parser)]
+#[command(name = "altrepod", about = "ALTRepo DB upload daemon")]
+pub struct DaemonArgs {
+    /// Daemon configuration (JSON).
+    #[arg(short = 'c', long = "config", default_value = "/etc/uploaderd/config.json")]
+    pub config: PathBuf,
+    /// Services configuration directory.
+    #[arg(short = 's', long = "service-dir", default_value = "/etc/uploaderd/services.d/")]
+    pub service_dir: PathBuf,
+    /// Debug logging.
+    #[arg(short = 'D', long = "debug")]
+    pub debug: bool,
+}
+
+/// Parses `args` as alias `name` (clap exits on `--help` or a usage error) and runs it.
+///
+/// Returns `None` when `name` is not an alias.
+pub fn run(name: &str, args: Vec<OsString>) -> Option<i32> {
+    // What `altrepodb` subcommand will take over each tool once its loader exists.
+    let (parsed, successor): (Result<(), clap::Error>, &str) = match name {
+        "repo_loader" => (RepoLoaderArgs::try_parse_from(&args).map(drop), "altrepodb repo load"),
+        "task_loader" => (TaskLoaderArgs::try_parse_from(&args).map(drop), "altrepodb task load"),
+        "image_loader" => (ImageLoaderArgs::try_parse_from(&args).map(drop), "altrepodb image load"),
+        "iso_loader" => (IsoLoaderArgs::try_parse_from(&args).map(drop), "altrepodb image load"),
+        "package_loader" => (PackageLoaderArgs::try_parse_from(&args).map(drop), "altrepodb package load"),
+        "acl_loader" => (AclLoaderArgs::try_parse_from(&args).map(drop), "altrepodb acl load"),
+        "beehive_loader" | "bugzilla_loader" | "repocop_loader" | "watch_loader" => (
+            FeedLoaderArgs::try_parse_from(&args).map(drop),
+            "altrepodb feed",
+        ),
+        "spdx_loader" => (SpdxLoaderArgs::try_parse_from(&args).map(drop), "altrepodb spdx load"),
+        "task_cleaner" => (TaskCleanerArgs::try_parse_from(&args).map(drop), "altrepodb task clean"),
+        "repodb_amqpfire" => (AmqpfireArgs::try_parse_from(&args).map(drop), "altrepodb amqpfire"),
+        "altrepod" | "uploaderd" => (DaemonArgs::try_parse_from(&args).map(drop), "altrepodb daemon"),
+        _ => return None,
+    };
+    if let Err(err) = parsed {
+        err.exit();
+    }
+    eprintln!(
+        "altrepodb: {name}: not implemented yet in altrepodb {} (it will run as `{successor}`); nothing was done",
+        env!("CARGO_PKG_VERSION")
+    );
+    Some(crate::EXIT_UNAVAILABLE)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn alias_parsers_are_well_formed() {
+        RepoLoaderArgs::command().debug_assert();
+        TaskLoaderArgs::command().debug_assert();
+        ImageLoaderArgs::command().debug_assert();
+        IsoLoaderArgs::command().debug_assert();
+        PackageLoaderArgs::command().debug_assert();
+        AclLoaderArgs::command().debug_assert();
+        FeedLoaderArgs::command().debug_assert();
+        SpdxLoaderArgs::command().debug_assert();
+        TaskCleanerArgs::command().debug_assert();
+        AmqpfireArgs::command().debug_assert();
+        DaemonArgs::command().debug_assert();
+    }
+
+    #[test]
+    fn repo_loader_takes_the_original_options() {
+        let a = RepoLoaderArgs::try_parse_from([
+            "repo_loader", "Sisyphus", "/repo", "-t", "tag", "-w", "8", "-A", "2024-03-01", "-F", "-c",
+            "config.ini", "-s", "host", "-p", "8123", "-u", "user", "-P", "pw", "-d", "repodb", "-D",
+        ])
+        .unwrap();
+        assert_eq!(a.pkgset, "Sisyphus");
+        assert_eq!(a.workers, Some(8));
+        assert_eq!(a.date.as_deref(), Some("2024-03-01"));
+        assert!(a.force && a.db.debug);
+        assert_eq!(a.db.port.as_deref(), Some("8123"));
+    }
+
+    #[test]
+    fn task_cleaner_rejects_zero_id() {
+        assert!(TaskCleanerArgs::try_parse_from(["task_cleaner", "/tasks", "-t", "0"]).is_err());
+        assert!(TaskCleanerArgs::try_parse_from(["task_cleaner", "/tasks", "-t", "5", "-x"]).is_ok());
+    }
+
+    #[test]
+    fn amqpfire_requires_config_and_service() {
+        assert!(AmqpfireArgs::try_parse_from(["repodb_amqpfire", "-s", "repo"]).is_err());
+        let a = AmqpfireArgs::try_parse_from([
+            "repodb_amqpfire", "-c", "f.json", "-s", "repo", "-p", "p10", "2024-03-01",
+        ])
+        .unwrap();
+        assert_eq!(a.params, ["p10", "2024-03-01"]);
+    }
+}

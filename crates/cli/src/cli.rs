@@ -1,0 +1,150 @@
+//! The `altrepodb` command line: subcommands and their options.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::config::DbOverrides;
+use crate::logging::LogFormat;
+use crate::rpm_show::RpmShowArgs;
+
+/// ALTRepo Uploader: loads ALT Linux repositories, build tasks and images into ClickHouse.
+#[derive(Debug, Parser)]
+#[command(name = "altrepodb", version, about, long_about = None, propagate_version = true)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Subcommands of `altrepodb`.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Create, inspect and verify the schema.
+    Db {
+        /// The `db` action.
+        #[command(subcommand)]
+        action: DbAction,
+    },
+    /// Run SQL against the configured database (embedded or server).
+    Sql(SqlArgs),
+    /// Run the embedded ClickHouse-compatible server in the foreground.
+    Server(ServerArgs),
+    /// Inspect RPM files.
+    Rpm {
+        /// The `rpm` action.
+        #[command(subcommand)]
+        action: RpmAction,
+    },
+    /// Print the original tool names this binary answers to (used by the set-up script).
+    #[command(hide = true)]
+    Aliases,
+}
+
+/// `altrepodb db …`
+#[derive(Debug, Subcommand)]
+pub enum DbAction {
+    /// Create the database and every schema object (idempotent), and seed LicenseAliases.
+    Init(CommonArgs),
+    /// Show the schema version and object counts.
+    Status(CommonArgs),
+    /// Compare the live database with the expected schema; exit 1 on any difference.
+    Check(CommonArgs),
+    /// Print the live schema as a manifest (what `db check` compares against).
+    #[command(hide = true)]
+    Manifest(CommonArgs),
+}
+
+/// `altrepodb rpm …`
+#[derive(Debug, Subcommand)]
+pub enum RpmAction {
+    /// Print the header fields of RPM files.
+    Show(RpmShowArgs),
+}
+
+/// Options every database command accepts (the original's names and short letters).
+#[derive(Debug, Clone, Args, Default)]
+pub struct CommonArgs {
+    /// Configuration file (INI; sections DEFAULT, LOGGING, DATABASE).
+    #[arg(short = 'c', long = "config", env = "ALTREPODB_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// ClickHouse database name.
+    #[arg(short = 'd', long = "dbname")]
+    pub dbname: Option<String>,
+    /// ClickHouse host name (none: the embedded database).
+    #[arg(short = 's', long = "host")]
+    pub host: Option<String>,
+    /// ClickHouse HTTP port (8123; 8443 with --secure).
+    #[arg(short = 'p', long = "port")]
+    pub port: Option<String>,
+    /// ClickHouse user name.
+    #[arg(short = 'u', long = "user")]
+    pub user: Option<String>,
+    /// ClickHouse password.
+    #[arg(short = 'P', long = "password")]
+    pub password: Option<String>,
+    /// Use HTTPS to ClickHouse.
+    #[arg(long)]
+    pub secure: bool,
+    /// Debug logging.
+    #[arg(short = 'D', long = "debug")]
+    pub debug: bool,
+    /// Console log format.
+    #[arg(long = "log-format", value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+}
+
+impl CommonArgs {
+    /// The database options as overrides for [`crate::config::resolve_db`].
+    pub fn overrides(&self) -> DbOverrides {
+        DbOverrides {
+            dbname: self.dbname.clone(),
+            host: self.host.clone(),
+            port: self.port.clone(),
+            user: self.user.clone(),
+            password: self.password.clone(),
+            secure: self.secure,
+        }
+    }
+}
+
+/// Output formats of `altrepodb sql`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SqlFormat {
+    /// Aligned table (ClickHouse `PrettyCompactMonoBlock`).
+    Pretty,
+    /// Tab-separated values, no header (ClickHouse `TabSeparated`).
+    Tsv,
+    /// One JSON object a line (ClickHouse `JSONEachRow`).
+    Json,
+}
+
+/// `altrepodb sql`
+#[derive(Debug, Args)]
+pub struct SqlArgs {
+    /// The query; `-` reads it from standard input.
+    pub query: String,
+    /// Output format (default: pretty on a terminal, tsv otherwise).
+    #[arg(short = 'f', long = "format", value_enum)]
+    pub format: Option<SqlFormat>,
+    /// Database options.
+    #[command(flatten)]
+    pub common: CommonArgs,
+}
+
+/// `altrepodb server`
+#[derive(Debug, Args)]
+pub struct ServerArgs {
+    /// Data directory (default `$ALTREPODB_HOME/data`).
+    #[arg(long, value_name = "DIR")]
+    pub data: Option<PathBuf>,
+    /// Port to listen on (8123 by default; 0 picks a free one).
+    #[arg(long, default_value_t = 8123)]
+    pub port: u16,
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1")]
+    pub host: String,
+    /// Debug logging.
+    #[arg(short = 'D', long = "debug")]
+    pub debug: bool,
+}

@@ -1,0 +1,51 @@
+//! Progress bars on a terminal, silent otherwise.
+
+use std::io::IsTerminal;
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+fn multi() -> &'static MultiProgress {
+    static MULTI: OnceLock<MultiProgress> = OnceLock::new();
+    MULTI.get_or_init(|| {
+        let target = if std::io::stderr().is_terminal() {
+            ProgressDrawTarget::stderr()
+        } else {
+            ProgressDrawTarget::hidden()
+        };
+        MultiProgress::with_draw_target(target)
+    })
+}
+
+/// Runs `f` with the bars hidden, so a log line does not tear a bar.
+pub fn suspend<R>(f: impl FnOnce() -> R) -> R {
+    multi().suspend(f)
+}
+
+#[allow(dead_code)] // used by the loaders' phases
+/// A bar of `len` steps for `phase`; it shows up only if the phase runs longer than a second.
+pub fn bar(phase: &str, len: u64) -> ProgressBar {
+    let pb = multi().add(ProgressBar::new(len));
+    pb.set_style(
+        ProgressStyle::with_template("{prefix:>12} [{elapsed_precise}] {wide_bar} {pos}/{len} ({per_sec}, eta {eta})")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    pb.set_prefix(phase.to_owned());
+    // indicatif draws at most 20 times a second; a short phase finishing within the first
+    // tick leaves no trace because finished bars are cleared.
+    pb.enable_steady_tick(Duration::from_millis(1000));
+    pb
+}
+
+/// A spinner for a phase of unknown length.
+pub fn spinner(phase: &str) -> ProgressBar {
+    let pb = multi().add(ProgressBar::new_spinner());
+    pb.set_style(
+        ProgressStyle::with_template("{prefix:>12} [{elapsed_precise}] {spinner} {msg}")
+            .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+    );
+    pb.set_prefix(phase.to_owned());
+    pb.enable_steady_tick(Duration::from_millis(200));
+    pb
+}

@@ -1,0 +1,176 @@
+//! An open database: the `clickhouse` client plus, for the embedded default, the server it talks to.
+
+use std::time::Duration;
+
+use clickhouse::Client;
+
+use crate::embedded::{EmbeddedOptions, EmbeddedServer};
+use crate::error::{one_line, server_code, DbError};
+use crate::settings::{DbSettings, NATIVE_PORTS};
+
+/// How long the first round trip may take before the server counts as unreachable.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(15);
+
+/// A connected database.
+///
+/// The same code path serves the embedded server and a real ClickHouse: only the URL differs.
+pub struct Db {
+    base: Client,
+    client: Client,
+    settings: DbSettings,
+    url: String,
+    server_version: String,
+    embedded: Option<EmbeddedServer>,
+}
+
+impl Db {
+    /// Connects and checks the connection with one round trip.
+    ///
+    /// With no host configured this starts (or reuses) the embedded server under `embedded.home`.
+    /// The database itself need not exist yet unless `require_database` is set.
+    pub async fn connect(
+        settings: &DbSettings,
+        embedded: &EmbeddedOptions,
+        require_database: bool,
+    ) -> Result<Db, DbError> {
+        let (url, server) = match settings.url() {
+            Some(url) => {
+                let port = settings.effective_port();
+                if NATIVE_PORTS.contains(&port) {
+                    return Err(DbError::NativePort { port });
+                }
+                (url, None)
+            }
+            None => {
+                let opts = embedded.clone();
+                let server = tokio::task::spawn_blocking(move || EmbeddedServer::ensure_running(&opts))
+                    .await
+                    .map_err(|e| DbError::Unreachable {
+                        url: "embedded server".into(),
+                        reason: e.to_string(),
+                    })??;
+                (server.url(), Some(server))
+            }
+        };
+        let base = Client::default()
+            .with_url(&url)
+            .with_user(&settings.user)
+            .with_password(&settings.password);
+        let client = base.clone().with_database(&settings.dbname);
+        let mut db = Db {
+            base,
+            client,
+            settings: settings.clone(),
+            url,
+            server_version: String::new(),
+            embedded: server,
+        };
+        db.server_version = db.handshake(require_database).await?;
+        Ok(db)
+    }
+
+    async fn handshake(&self, require_database: bool) -> Result<String, DbError> {
+        let probe = async {
+            let client = if require_database { &self.client } else { &self.base };
+            client.query("SELECT version()").fetch_one::<String>().await
+        };
+        match tokio::time::timeout(CONNECT_TIMEOUT, probe).await {
+            Err(_) => Err(DbError::Unreachable {
+                url: self.url.clone(),
+                reason: format!("no answer within {} s", CONNECT_TIMEOUT.as_secs()),
+            }),
+            Ok(Ok(version)) => Ok(version),
+            Ok(Err(err)) => Err(self.classify(&err, "connecting")),
+        }
+    }
+
+    /// Turns a client error into the most specific `DbError`.
+    pub fn classify(&self, err: &clickhouse::error::Error, context: &str) -> DbError {
+        use clickhouse::error::Error as E;
+        match (err, server_code(err)) {
+            (E::Network(source), _) => DbError::Unreachable {
+                url: self.url.clone(),
+                reason: root_cause(source.as_ref()),
+            },
+            (E::TimedOut, _) => DbError::Unreachable {
+                url: self.url.clone(),
+                reason: "timed out".into(),
+            },
+            (_, Some(516 | 192 | 193 | 194)) => DbError::Auth {
+                url: self.url.clone(),
+                user: self.settings.user.clone(),
+            },
+            (_, Some(81)) => DbError::UnknownDatabase {
+                url: self.url.clone(),
+                dbname: self.settings.dbname.clone(),
+            },
+            _ => DbError::Query {
+                context: context.to_owned(),
+                code: server_code(err),
+                message: one_line(&err.to_string()),
+            },
+        }
+    }
+
+    /// The client bound to the configured database.
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    /// A client not bound to any database (for `CREATE DATABASE`).
+    pub fn server_client(&self) -> &Client {
+        &self.base
+    }
+
+    /// The configured database name.
+    pub fn dbname(&self) -> &str {
+        &self.settings.dbname
+    }
+
+    /// The server URL (no credentials).
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// `SELECT version()` as reported at connect time.
+    pub fn server_version(&self) -> &str {
+        &self.server_version
+    }
+
+    /// True when talking to the embedded server.
+    pub fn is_embedded(&self) -> bool {
+        self.embedded.is_some()
+    }
+
+    /// Runs one statement that returns no rows.
+    pub async fn execute(&self, sql: &str, context: &str) -> Result<(), DbError> {
+        self.client
+            .query_raw(sql)
+            .execute()
+            .await
+            .map_err(|e| self.classify(&e, context))
+    }
+
+    /// Runs a query and returns the whole result in `format` (e.g. `TSV`, `JSONEachRow`).
+    pub async fn fetch_text(&self, sql: &str, format: &str) -> Result<Vec<u8>, DbError> {
+        let mut cursor = self
+            .client
+            .query_raw(sql)
+            .fetch_bytes(format)
+            .map_err(|e| self.classify(&e, "query"))?;
+        let bytes = cursor
+            .collect()
+            .await
+            .map_err(|e| self.classify(&e, "query"))?;
+        Ok(bytes.to_vec())
+    }
+}
+
+/// The innermost message of an error chain: "connection refused" rather than "client error (Connect)".
+fn root_cause(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut cur = err;
+    while let Some(next) = cur.source() {
+        cur = next;
+    }
+    one_line(&cur.to_string())
+}

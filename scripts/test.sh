@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Runs every test: unit and integration tests against the real embedded ClickHouse engine,
+# the RPM cross-checks against Debian's rpm, and the third-party corpus in ../shared/testdata
+# (tests that need it say they were skipped when it is absent).
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$here"
+export TZ=UTC
+export ALTREPODB_TESTDATA=${ALTREPODB_TESTDATA:-$here/../shared/testdata}
+
+# RabbitMQ for the daemon tests: start it when it is not already listening.
+if ! (exec 3<>/dev/tcp/127.0.0.1/5672) 2>/dev/null; then
+  if command -v rabbitmq-server >/dev/null; then
+    echo "test: starting rabbitmq-server"
+    rabbitmq-server -detached >/dev/null 2>&1 || true
+    for _ in $(seq 1 60); do (exec 3<>/dev/tcp/127.0.0.1/5672) 2>/dev/null && break; sleep 1; done
+  fi
+fi
+
+# Release profile: reuses the set-up build instead of compiling everything a second time.
+cargo test --release --workspace -- --test-threads="${ALTREPODB_TEST_THREADS:-2}"
