@@ -4,3 +4,18 @@
 //! Parsing is pure: every reader takes bytes (or a `Read`) and returns typed values or an
 //! error that names the offset. Nothing here talks to a database.
 #![deny(missing_docs)]
+
+pub mod apt;
+pub mod error;
+pub mod header;
+pub mod identity;
+pub mod meta;
+pub mod package;
+pub mod tags;
+
+pub use apt::{apt_headers, AptHeaders};
+pub use error::{Error, Result};
+pub use header::{text, Entry, EntryType, Header, StrArray, U32Array, U64Array};
+pub use identity::{mmhash, murmur3_x64_128, murmur3_x86_32, pkg_hash, PkgHashError};
+pub use package::{read_package_bytes, Lead, Package};
+pub use tags::{AnyTag, SigTag, Tag, TagKind};
