@@ -1,0 +1,760 @@
+//! The embedded ClickHouse: our own ClickHouse-HTTP server over one chDB session, started on demand.
+//!
+//! # Brief overview
+//! - [`EmbeddedOptions`]: where the server lives (`$ALTREPODB_HOME`), which Python runs it, how
+//!   long it may sit idle;
+//! - [`EmbeddedServer::ensure_running`]: reuse the server named by `home/server.port` if it
+//!   answers `/ping`, otherwise start one (detached, so consecutive commands share it);
+//! - [`EmbeddedServer::run_foreground`]: `altrepodb server`, in the foreground until a signal.
+//!
+//! The server itself is [`SERVER_SCRIPT`] (`embedded/chserver.py`), a Python program that needs
+//! the venv made by `scripts/setup.sh` (chdb-core, lz4, clickhouse-cityhash).
+//!
+//! Files under the home directory:
+//!
+//! | path | what |
+//! | --- | --- |
+//! | `server/chserver.py` | the script, rewritten only when its content changed |
+//! | `data/` | the chDB data directory (unless [`EmbeddedOptions::data`] says otherwise) |
+//! | `server.port`, `server.pid` | written by a ready server, removed when it stops |
+//! | `server.lock` | flock held while a server is being started, so only one starts |
+//! | `server.log` | the server's output (rotated to `server.log.1` past 8 MiB) |
+//!
+//! The launcher is synchronous on purpose (blocking std networking, no tokio): it runs once per
+//! process, before any async work, or inside `spawn_blocking`.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Read, Seek, SeekFrom, Write};
+use std::net::{Ipv4Addr, SocketAddr, TcpStream};
+use std::os::fd::AsRawFd;
+use std::os::unix::process::{CommandExt, ExitStatusExt};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::atomic::{AtomicI32, Ordering};
+use std::time::{Duration, Instant};
+
+use thiserror::Error;
+
+/// The server program, embedded in the binary and written to `home/server/chserver.py`.
+pub const SERVER_SCRIPT: &str = include_str!("../embedded/chserver.py");
+
+/// Idle time after which an auto-started server exits, when nothing else is configured.
+pub const DEFAULT_IDLE_EXIT_SECS: u64 = 30;
+
+/// How long a starting server may take to answer `/ping` (cold start is 0.5–2 s).
+const STARTUP_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long [`EmbeddedServer::stop`] waits after SIGTERM before it uses SIGKILL.
+const STOP_TIMEOUT: Duration = Duration::from_secs(60);
+/// `server.log` is rotated when a server is started and the log is larger than this.
+const LOG_ROTATE_BYTES: u64 = 8 << 20;
+/// Exit code of chserver.py when chdb, lz4 or cityhash cannot be imported.
+const EXIT_MISSING_MODULES: i32 = 3;
+
+/// Where and how to run the embedded server.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EmbeddedOptions {
+    /// The altrepodb home (`$ALTREPODB_HOME`, by default `~/.local/share/altrepodb`).
+    pub home: PathBuf,
+    /// The Python interpreter; `None`: `$ALTREPODB_PYTHON`, else `home/venv/bin/python`.
+    pub python: Option<PathBuf>,
+    /// Seconds without requests after which the server exits; 0 = never.
+    pub idle_exit_secs: u64,
+    /// Port to listen on; `None` picks a free one.
+    pub port: Option<u16>,
+    /// Data directory; `None`: `home/data`.
+    pub data: Option<PathBuf>,
+}
+
+impl EmbeddedOptions {
+    /// Options for `home` with the defaults: venv Python, free port, 30 s idle exit.
+    pub fn new(home: impl Into<PathBuf>) -> EmbeddedOptions {
+        EmbeddedOptions {
+            home: home.into(),
+            python: None,
+            idle_exit_secs: DEFAULT_IDLE_EXIT_SECS,
+            port: None,
+            data: None,
+        }
+    }
+
+    /// `$ALTREPODB_HOME`, else `$XDG_DATA_HOME/altrepodb`, else `$HOME/.local/share/altrepodb`
+    /// (the same rule as `scripts/setup.sh`); `None` if none of these is set.
+    pub fn default_home() -> Option<PathBuf> {
+        let var = |name: &str| std::env::var_os(name).filter(|v| !v.is_empty());
+        var("ALTREPODB_HOME")
+            .map(PathBuf::from)
+            .or_else(|| var("XDG_DATA_HOME").map(|d| PathBuf::from(d).join("altrepodb")))
+            .or_else(|| var("HOME").map(|h| PathBuf::from(h).join(".local/share/altrepodb")))
+    }
+
+    /// The Python interpreter that will run the server.
+    pub fn python_path(&self) -> PathBuf {
+        if let Some(p) = &self.python {
+            return p.clone();
+        }
+        match std::env::var_os("ALTREPODB_PYTHON") {
+            Some(p) if !p.is_empty() => PathBuf::from(p),
+            _ => self.home.join("venv/bin/python"),
+        }
+    }
+
+    /// The chDB data directory.
+    pub fn data_dir(&self) -> PathBuf {
+        self.data.clone().unwrap_or_else(|| self.home.join("data"))
+    }
+
+    /// `home/server.port`: the port of the running server.
+    pub fn port_file(&self) -> PathBuf {
+        self.home.join("server.port")
+    }
+
+    /// `home/server.pid`: the process id of the running server.
+    pub fn pid_file(&self) -> PathBuf {
+        self.home.join("server.pid")
+    }
+
+    /// `home/server.log`: the server's output.
+    pub fn log_file(&self) -> PathBuf {
+        self.home.join("server.log")
+    }
+}
+
+/// Why the embedded server could not be started, reached or stopped.
+#[derive(Debug, Error)]
+#[non_exhaustive]
+pub enum EmbeddedError {
+    /// A file or directory under the home could not be used.
+    #[error("cannot {action} {}: {source}", path.display())]
+    Io {
+        /// What we were doing ("create directory", "write", …).
+        action: &'static str,
+        /// The file or directory.
+        path: PathBuf,
+        /// The OS error.
+        #[source]
+        source: io::Error,
+    },
+    /// The Python interpreter is not there.
+    #[error(
+        "no Python for the embedded ClickHouse at {}: run scripts/setup.sh \
+         (or point ALTREPODB_PYTHON at a Python with chdb-core)",
+        path.display()
+    )]
+    PythonMissing {
+        /// Where we looked.
+        path: PathBuf,
+    },
+    /// The Python exists but lacks chdb (or lz4, clickhouse-cityhash).
+    #[error(
+        "the Python at {} lacks the embedded ClickHouse modules (chdb-core, lz4, \
+         clickhouse-cityhash): run scripts/setup.sh; details in {}",
+        python.display(),
+        log.display()
+    )]
+    ChdbMissing {
+        /// The interpreter that failed to import them.
+        python: PathBuf,
+        /// The server log with the import error.
+        log: PathBuf,
+    },
+    /// The server process could not be spawned.
+    #[error("cannot run {}: {source}", python.display())]
+    Spawn {
+        /// The interpreter.
+        python: PathBuf,
+        /// The OS error.
+        #[source]
+        source: io::Error,
+    },
+    /// The server exited while starting.
+    #[error("the embedded ClickHouse exited during start-up ({status}); {}: {tail}", log.display())]
+    Exited {
+        /// How it exited.
+        status: String,
+        /// The server log.
+        log: PathBuf,
+        /// The last lines of the log, joined with " | ".
+        tail: String,
+    },
+    /// The server did not become ready in time.
+    #[error(
+        "the embedded ClickHouse did not answer /ping within {secs} s (stopped it); {}: {tail}",
+        log.display()
+    )]
+    StartTimeout {
+        /// Seconds waited.
+        secs: u64,
+        /// The server log.
+        log: PathBuf,
+        /// The last lines of the log, joined with " | ".
+        tail: String,
+    },
+    /// `run_foreground` found a server already running for this home.
+    #[error(
+        "an embedded ClickHouse for {} is already running on port {port} (see {})",
+        home.display(),
+        port_file.display()
+    )]
+    AlreadyRunning {
+        /// The home directory.
+        home: PathBuf,
+        /// Its port.
+        port: u16,
+        /// The port file naming it.
+        port_file: PathBuf,
+    },
+    /// The server did not stop cleanly.
+    #[error("the embedded ClickHouse (pid {pid}) did not stop cleanly: {status}; see {}", log.display())]
+    Stop {
+        /// Its process id.
+        pid: u32,
+        /// How it ended.
+        status: String,
+        /// The server log.
+        log: PathBuf,
+    },
+}
+
+// Callers keep these errors in anyhow chains and across threads.
+const _: fn() = || {
+    fn assert_traits<T: Send + Sync + 'static>() {}
+    assert_traits::<EmbeddedError>();
+};
+
+fn io_err<'a>(
+    action: &'static str,
+    path: &'a Path,
+) -> impl FnOnce(io::Error) -> EmbeddedError + 'a {
+    move |source| EmbeddedError::Io {
+        action,
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+/// A running embedded server: ours (we spawned it) or one found via `home/server.port`.
+#[derive(Debug)]
+pub struct EmbeddedServer {
+    port: u16,
+    child: Option<Child>,
+    log: PathBuf,
+}
+
+impl EmbeddedServer {
+    /// Start (or reuse an already-running) server for `home`; data dir = home/data.
+    ///
+    /// Reuse needs `home/server.port` to name a port that answers `/ping`. Otherwise the server is
+    /// started under an exclusive lock on `home/server.lock` (so concurrent commands start one
+    /// server, not several), detached from our process group, with `--idle-exit
+    /// opts.idle_exit_secs`; this returns once it answers `/ping` (at most ~30 s).
+    pub fn ensure_running(opts: &EmbeddedOptions) -> Result<EmbeddedServer, EmbeddedError> {
+        let log = opts.log_file();
+        if let Some(port) = running_port(opts) {
+            return Ok(EmbeddedServer {
+                port,
+                child: None,
+                log,
+            });
+        }
+        let (python, script) = prepare(opts)?;
+        let _lock = HomeLock::acquire(&opts.home.join("server.lock"))?;
+        // Someone may have started it while we waited for the lock.
+        if let Some(port) = running_port(opts) {
+            return Ok(EmbeddedServer {
+                port,
+                child: None,
+                log,
+            });
+        }
+        let mut cmd = server_command(opts, &python, &script, opts.port.unwrap_or(0), "127.0.0.1")?;
+        // SAFETY: setsid is async-signal-safe and touches no memory of the parent; detaching puts
+        // the server in its own session, so a terminal's Ctrl-C or hang-up aimed at this command
+        // does not take down a server that later commands will reuse.
+        unsafe {
+            cmd.pre_exec(|| {
+                if libc::setsid() == -1 {
+                    return Err(io::Error::last_os_error());
+                }
+                Ok(())
+            });
+        }
+        let log_start = log_len(&log);
+        let child = spawn(&mut cmd, &python)?;
+        let (child, port) = wait_ready(child, opts, &python, log_start)?;
+        Ok(EmbeddedServer {
+            port,
+            child: Some(child),
+            log,
+        })
+    }
+
+    /// `http://127.0.0.1:PORT`.
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// The port the server listens on.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// True when this process spawned the server (and [`stop`](Self::stop) will stop it).
+    pub fn started_by_us(&self) -> bool {
+        self.child.is_some()
+    }
+
+    /// The server's process id, when we spawned it.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
+    /// Stops a server we own: SIGTERM, then wait (SIGKILL after 60 s).
+    ///
+    /// A server found running is left alone (it may serve other commands): `Ok(())`. A server
+    /// that already exited on its own counts as stopped.
+    pub fn stop(mut self) -> Result<(), EmbeddedError> {
+        let Some(mut child) = self.child.take() else {
+            return Ok(());
+        };
+        let pid = child.id();
+        let status_err = |status: String, log: &Path| EmbeddedError::Stop {
+            pid,
+            status,
+            log: log.to_path_buf(),
+        };
+        if let Ok(Some(_)) = child.try_wait() {
+            return Ok(());
+        }
+        signal_pid(pid, libc::SIGTERM);
+        let deadline = Instant::now() + STOP_TIMEOUT;
+        loop {
+            match child.try_wait() {
+                Ok(Some(status)) if status.success() => return Ok(()),
+                Ok(Some(status)) => return Err(status_err(describe(status), &self.log)),
+                Ok(None) if Instant::now() < deadline => {
+                    std::thread::sleep(Duration::from_millis(20))
+                }
+                Ok(None) => {
+                    let _ = child.kill();
+                    let _ = child.wait();
+                    return Err(status_err(
+                        format!(
+                            "still running {} s after SIGTERM, killed",
+                            STOP_TIMEOUT.as_secs()
+                        ),
+                        &self.log,
+                    ));
+                }
+                Err(e) => return Err(status_err(format!("cannot wait for it: {e}"), &self.log)),
+            }
+        }
+    }
+
+    /// Run in the foreground (for `altrepodb server`): spawn, forward SIGTERM/SIGINT, wait.
+    ///
+    /// Listens on `host:port` (0 = a free port) and writes `home/server.port`, so other commands
+    /// reuse this server while it runs; `opts.idle_exit_secs` applies as given (0 = never).
+    /// The server's output goes to our stderr. Returns its exit code (128 + signal number if a
+    /// signal ended it).
+    pub fn run_foreground(
+        opts: &EmbeddedOptions,
+        host: &str,
+        port: u16,
+    ) -> Result<i32, EmbeddedError> {
+        let (python, script) = prepare(opts)?;
+        let lock = HomeLock::acquire(&opts.home.join("server.lock"))?;
+        if let Some(port) = running_port(opts) {
+            return Err(EmbeddedError::AlreadyRunning {
+                home: opts.home.clone(),
+                port,
+                port_file: opts.port_file(),
+            });
+        }
+        let mut cmd = server_command(opts, &python, &script, port, host)?;
+        cmd.stdout(Stdio::inherit()).stderr(Stdio::inherit());
+        // SAFETY: setpgid is async-signal-safe. A process group of its own means a terminal's
+        // Ctrl-C reaches only us, and the server gets exactly one (forwarded) signal: a second
+        // one would make it exit at once instead of finishing the current request.
+        unsafe {
+            cmd.pre_exec(|| {
+                if libc::setpgid(0, 0) == -1 {
+                    return Err(io::Error::last_os_error());
+                }
+                Ok(())
+            });
+        }
+        let mut child = spawn(&mut cmd, &python)?;
+        let forwarder = SignalForwarder::install(child.id());
+        // Hold the lock only while it starts: a concurrent `ensure_running` then waits for the
+        // port file instead of starting a second server on the same data.
+        let ready = Instant::now() + STARTUP_TIMEOUT;
+        while Instant::now() < ready {
+            if matches!(child.try_wait(), Ok(Some(_))) || running_port(opts).is_some() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        drop(lock);
+        let status = child.wait().map_err(|source| EmbeddedError::Spawn {
+            python: python.clone(),
+            source,
+        });
+        drop(forwarder);
+        let status = status?;
+        Ok(status
+            .code()
+            .or_else(|| status.signal().map(|s| 128 + s))
+            .unwrap_or(1))
+    }
+}
+
+impl Drop for EmbeddedServer {
+    fn drop(&mut self) {
+        // Reap the child if it already exited (idle exit); a live one keeps running detached.
+        if let Some(child) = &mut self.child {
+            let _ = child.try_wait();
+        }
+    }
+}
+
+/// The port of a live server for this home, if `server.port` names one that answers `/ping`.
+fn running_port(opts: &EmbeddedOptions) -> Option<u16> {
+    let text = fs::read_to_string(opts.port_file()).ok()?;
+    let port: u16 = text.trim().parse().ok()?;
+    (port != 0 && ping(port)).then_some(port)
+}
+
+/// `GET /ping` over a plain TcpStream: true if the answer is `200` with body `Ok.`.
+pub fn ping(port: u16) -> bool {
+    let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
+    let Ok(mut stream) = TcpStream::connect_timeout(&addr, Duration::from_secs(1)) else {
+        return false;
+    };
+    let timeout = Some(Duration::from_secs(3));
+    if stream.set_read_timeout(timeout).is_err() || stream.set_write_timeout(timeout).is_err() {
+        return false;
+    }
+    let request =
+        format!("GET /ping HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n");
+    if stream.write_all(request.as_bytes()).is_err() {
+        return false;
+    }
+    let mut answer = Vec::new();
+    if stream.take(4096).read_to_end(&mut answer).is_err() {
+        return false;
+    }
+    answer.starts_with(b"HTTP/1.1 200") && answer.ends_with(b"\r\n\r\nOk.\n")
+}
+
+/// Checks the interpreter and writes the script; returns both paths.
+fn prepare(opts: &EmbeddedOptions) -> Result<(PathBuf, PathBuf), EmbeddedError> {
+    let python = opts.python_path();
+    if !python.is_file() {
+        return Err(EmbeddedError::PythonMissing { path: python });
+    }
+    let dir = opts.home.join("server");
+    fs::create_dir_all(&dir).map_err(io_err("create directory", &dir))?;
+    let script = dir.join("chserver.py");
+    if fs::read(&script).ok().as_deref() != Some(SERVER_SCRIPT.as_bytes()) {
+        // Temp file + rename: a server starting from another process never reads half a file.
+        let tmp = dir.join(format!(".chserver.py.{}", std::process::id()));
+        fs::write(&tmp, SERVER_SCRIPT).map_err(io_err("write", &tmp))?;
+        fs::rename(&tmp, &script).map_err(io_err("write", &script))?;
+    }
+    Ok((python, script))
+}
+
+fn server_command(
+    opts: &EmbeddedOptions,
+    python: &Path,
+    script: &Path,
+    port: u16,
+    host: &str,
+) -> Result<Command, EmbeddedError> {
+    let data = opts.data_dir();
+    fs::create_dir_all(&data).map_err(io_err("create directory", &data))?;
+    // A stale port file (the server was killed) must not be mistaken for the new one's.
+    for stale in [opts.port_file(), opts.pid_file()] {
+        match fs::remove_file(&stale) {
+            Ok(()) => {}
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+            Err(e) => return Err(io_err("remove", &stale)(e)),
+        }
+    }
+    let mut cmd = Command::new(python);
+    cmd.arg(script)
+        .arg("--data")
+        .arg(&data)
+        .args(["--host", host, "--port", &port.to_string()])
+        .arg("--port-file")
+        .arg(opts.port_file())
+        .arg("--pid-file")
+        .arg(opts.pid_file())
+        .args(["--idle-exit", &opts.idle_exit_secs.to_string()])
+        .env("PYTHONUNBUFFERED", "1")
+        .env("PYTHONDONTWRITEBYTECODE", "1")
+        .stdin(Stdio::null());
+    if std::env::var_os("TZ").is_none() {
+        cmd.env("TZ", "UTC");
+    }
+    let log = opts.log_file();
+    rotate_log(&log);
+    let file = OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&log)
+        .map_err(io_err("open", &log))?;
+    let err = file.try_clone().map_err(io_err("open", &log))?;
+    cmd.stdout(file).stderr(err);
+    Ok(cmd)
+}
+
+fn rotate_log(log: &Path) {
+    if fs::metadata(log)
+        .map(|m| m.len() > LOG_ROTATE_BYTES)
+        .unwrap_or(false)
+    {
+        let _ = fs::rename(log, log.with_extension("log.1"));
+    }
+}
+
+fn spawn(cmd: &mut Command, python: &Path) -> Result<Child, EmbeddedError> {
+    cmd.spawn().map_err(|source| EmbeddedError::Spawn {
+        python: python.to_path_buf(),
+        source,
+    })
+}
+
+/// Waits until the child has written the port file and answers `/ping`.
+fn wait_ready(
+    mut child: Child,
+    opts: &EmbeddedOptions,
+    python: &Path,
+    log_start: u64,
+) -> Result<(Child, u16), EmbeddedError> {
+    let log = opts.log_file();
+    let deadline = Instant::now() + STARTUP_TIMEOUT;
+    loop {
+        match child.try_wait() {
+            Ok(Some(status)) => {
+                if status.code() == Some(EXIT_MISSING_MODULES) {
+                    return Err(EmbeddedError::ChdbMissing {
+                        python: python.to_path_buf(),
+                        log,
+                    });
+                }
+                return Err(EmbeddedError::Exited {
+                    status: describe(status),
+                    tail: log_tail(&log, log_start),
+                    log,
+                });
+            }
+            Ok(None) => {}
+            Err(source) => {
+                return Err(EmbeddedError::Spawn {
+                    python: python.to_path_buf(),
+                    source,
+                })
+            }
+        }
+        if let Some(port) = running_port(opts) {
+            return Ok((child, port));
+        }
+        if Instant::now() >= deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            return Err(EmbeddedError::StartTimeout {
+                secs: STARTUP_TIMEOUT.as_secs(),
+                tail: log_tail(&log, log_start),
+                log,
+            });
+        }
+        std::thread::sleep(Duration::from_millis(25));
+    }
+}
+
+fn log_len(log: &Path) -> u64 {
+    fs::metadata(log).map(|m| m.len()).unwrap_or(0)
+}
+
+/// The last few lines this run wrote to the log, on one line.
+fn log_tail(log: &Path, from: u64) -> String {
+    let mut text = String::new();
+    if let Ok(mut f) = File::open(log) {
+        let len = log_len(log);
+        let start = from.max(len.saturating_sub(4096));
+        if f.seek(SeekFrom::Start(start)).is_ok() {
+            let mut raw = Vec::new();
+            let _ = f.read_to_end(&mut raw);
+            text = String::from_utf8_lossy(&raw).into_owned();
+        }
+    }
+    let lines: Vec<&str> = text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect();
+    let tail = lines[lines.len().saturating_sub(5)..].join(" | ");
+    if tail.is_empty() {
+        "(nothing logged)".to_owned()
+    } else {
+        tail
+    }
+}
+
+fn describe(status: ExitStatus) -> String {
+    match (status.code(), status.signal()) {
+        (Some(code), _) => format!("exit code {code}"),
+        (None, Some(sig)) => format!("killed by signal {sig}"),
+        _ => status.to_string(),
+    }
+}
+
+fn signal_pid(pid: u32, sig: libc::c_int) {
+    if let Ok(pid) = libc::pid_t::try_from(pid) {
+        // SAFETY: kill(2) with a pid we spawned; failure (already gone) is harmless.
+        unsafe {
+            libc::kill(pid, sig);
+        }
+    }
+}
+
+/// An exclusive flock on `home/server.lock`, released on drop (closing the file releases it).
+struct HomeLock {
+    _file: File,
+}
+
+impl HomeLock {
+    fn acquire(path: &Path) -> Result<HomeLock, EmbeddedError> {
+        if let Some(dir) = path.parent() {
+            fs::create_dir_all(dir).map_err(io_err("create directory", dir))?;
+        }
+        let file = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(path)
+            .map_err(io_err("open", path))?;
+        loop {
+            // SAFETY: flock on a file descriptor we own for the lifetime of `file`.
+            if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX) } == 0 {
+                return Ok(HomeLock { _file: file });
+            }
+            let err = io::Error::last_os_error();
+            if err.kind() != io::ErrorKind::Interrupted {
+                return Err(io_err("lock", path)(err));
+            }
+        }
+    }
+}
+
+/// Pid that SIGTERM/SIGINT are forwarded to while `run_foreground` waits (0 = none).
+static FORWARD_PID: AtomicI32 = AtomicI32::new(0);
+
+extern "C" fn forward_signal(sig: libc::c_int) {
+    let pid = FORWARD_PID.load(Ordering::SeqCst);
+    if pid > 0 {
+        // SAFETY: kill(2) is async-signal-safe.
+        unsafe {
+            libc::kill(pid, sig);
+        }
+    }
+}
+
+/// Installs the forwarding handlers; restores the previous ones on drop.
+struct SignalForwarder {
+    previous: Vec<(libc::c_int, libc::sighandler_t)>,
+}
+
+impl SignalForwarder {
+    fn install(pid: u32) -> SignalForwarder {
+        FORWARD_PID.store(i32::try_from(pid).unwrap_or(0), Ordering::SeqCst);
+        let handler = forward_signal as extern "C" fn(libc::c_int) as libc::sighandler_t;
+        let previous = [libc::SIGTERM, libc::SIGINT, libc::SIGHUP]
+            .into_iter()
+            // SAFETY: the handler only reads an atomic and calls kill(2), both async-signal-safe.
+            .map(|sig| (sig, unsafe { libc::signal(sig, handler) }))
+            .collect();
+        SignalForwarder { previous }
+    }
+}
+
+impl Drop for SignalForwarder {
+    fn drop(&mut self) {
+        for &(sig, old) in &self.previous {
+            // SAFETY: restores the disposition that was in place before `install`.
+            unsafe {
+                libc::signal(sig, old);
+            }
+        }
+        FORWARD_PID.store(0, Ordering::SeqCst);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn python_resolution_order() {
+        let mut opts = EmbeddedOptions::new("/h");
+        opts.python = Some("/x/python".into());
+        assert_eq!(opts.python_path(), PathBuf::from("/x/python"));
+        assert_eq!(opts.data_dir(), PathBuf::from("/h/data"));
+        assert_eq!(opts.port_file(), PathBuf::from("/h/server.port"));
+    }
+
+    #[test]
+    fn missing_python_names_setup_script() {
+        let home = tempfile::tempdir().expect("temp dir");
+        let mut opts = EmbeddedOptions::new(home.path());
+        opts.python = Some(home.path().join("no/such/python"));
+        let err = EmbeddedServer::ensure_running(&opts).expect_err("no python");
+        let msg = err.to_string();
+        assert!(matches!(err, EmbeddedError::PythonMissing { .. }), "{msg}");
+        assert!(
+            msg.contains("scripts/setup.sh") && msg.contains("no/such/python"),
+            "{msg}"
+        );
+    }
+
+    #[test]
+    fn python_without_chdb_is_reported() {
+        // Any Python without chdb will do; skip quietly where there is no system python3.
+        let Some(python) = ["/usr/bin/python3", "/bin/python3"]
+            .iter()
+            .map(PathBuf::from)
+            .find(|p| p.is_file())
+        else {
+            return;
+        };
+        let check = Command::new(&python).args(["-c", "import chdb"]).output();
+        if check.map(|o| o.status.success()).unwrap_or(true) {
+            return;
+        }
+        let home = tempfile::tempdir().expect("temp dir");
+        let mut opts = EmbeddedOptions::new(home.path());
+        opts.python = Some(python);
+        let err = EmbeddedServer::ensure_running(&opts).expect_err("no chdb");
+        let msg = err.to_string();
+        assert!(matches!(err, EmbeddedError::ChdbMissing { .. }), "{msg}");
+        assert!(msg.contains("scripts/setup.sh"), "{msg}");
+    }
+
+    #[test]
+    fn ping_of_a_closed_port_is_false() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let port = listener.local_addr().expect("addr").port();
+        drop(listener);
+        assert!(!ping(port));
+    }
+
+    #[test]
+    fn log_tail_keeps_the_last_lines() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let log = dir.path().join("server.log");
+        fs::write(&log, "old\nline1\n\nline2\nline3\nline4\nline5\nline6\n").expect("write");
+        assert_eq!(log_tail(&log, 4), "line2 | line3 | line4 | line5 | line6");
+        assert_eq!(log_tail(&log, log_len(&log)), "(nothing logged)");
+    }
+}
