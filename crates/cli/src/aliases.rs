@@ -275,13 +275,50 @@ pub struct DaemonArgs {
     pub debug: bool,
 }
 
+impl OrigDbArgs {
+    /// The same options in the form `altrepodb` subcommands take.
+    pub fn to_common(&self) -> crate::cli::CommonArgs {
+        crate::cli::CommonArgs {
+            config: self.config.clone(),
+            dbname: self.dbname.clone(),
+            host: self.host.clone(),
+            port: self.port.clone(),
+            user: self.user.clone(),
+            password: self.password.clone(),
+            debug: self.debug,
+            ..Default::default()
+        }
+    }
+}
+
+/// `repo_loader` → `altrepodb repo load`.
+fn repo_loader(a: RepoLoaderArgs) -> anyhow::Result<i32> {
+    let Some(date) = a.date else {
+        // The original crashed without --date; say so instead.
+        anyhow::bail!("repo_loader: --date YYYY-MM-DD is required");
+    };
+    crate::cmd::repo::load(&crate::cmd::repo::RepoLoadArgs {
+        pkgset: a.pkgset,
+        path: a.path,
+        date,
+        tag: a.tag,
+        workers: a.workers,
+        force: a.force,
+        dry_run: false,
+        common: a.db.to_common(),
+    })
+}
+
 /// Parses `args` as alias `name` (clap exits on `--help` or a usage error) and runs it.
 ///
 /// Returns `None` when `name` is not an alias.
 pub fn run(name: &str, args: Vec<OsString>) -> Option<i32> {
+    if name == "repo_loader" {
+        let a = RepoLoaderArgs::try_parse_from(&args).unwrap_or_else(|e| e.exit());
+        return Some(repo_loader(a).unwrap_or_else(|e| crate::report(&e)));
+    }
     // What `altrepodb` subcommand will take over each tool once its loader exists.
     let (parsed, successor): (Result<(), clap::Error>, &str) = match name {
-        "repo_loader" => (RepoLoaderArgs::try_parse_from(&args).map(drop), "altrepodb repo load"),
         "task_loader" => (TaskLoaderArgs::try_parse_from(&args).map(drop), "altrepodb task load"),
         "image_loader" => (ImageLoaderArgs::try_parse_from(&args).map(drop), "altrepodb image load"),
         "iso_loader" => (IsoLoaderArgs::try_parse_from(&args).map(drop), "altrepodb image load"),

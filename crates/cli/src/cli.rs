@@ -30,6 +30,12 @@ pub enum Command {
     Sql(SqlArgs),
     /// Run the embedded ClickHouse-compatible server in the foreground.
     Server(ServerArgs),
+    /// Load branch snapshots.
+    Repo {
+        /// The `repo` action.
+        #[command(subcommand)]
+        action: RepoAction,
+    },
     /// Inspect RPM files.
     Rpm {
         /// The `rpm` action.
@@ -53,6 +59,13 @@ pub enum DbAction {
     /// Print the live schema as a manifest (what `db check` compares against).
     #[command(hide = true)]
     Manifest(CommonArgs),
+}
+
+/// `altrepodb repo …`
+#[derive(Debug, Subcommand)]
+pub enum RepoAction {
+    /// Load one dated snapshot of a branch as a package-set tree.
+    Load(crate::cmd::repo::RepoLoadArgs),
 }
 
 /// `altrepodb rpm …`

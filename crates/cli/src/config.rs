@@ -138,7 +138,6 @@ pub fn altrepodb_home() -> PathBuf {
 }
 
 /// `[DEFAULT] workers`, else the given fallback.
-#[allow(dead_code)] // the loaders' default thread count
 pub fn workers(ini: &IniConfig, fallback: usize) -> usize {
     ini.get("default", "workers")
         .and_then(|v| v.parse().ok())

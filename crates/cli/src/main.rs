@@ -17,7 +17,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
-use crate::cli::{Cli, Command, DbAction, RpmAction};
+use crate::cli::{Cli, Command, DbAction, RepoAction, RpmAction};
 
 /// Exit code of a command or alias that this version cannot run.
 pub const EXIT_UNAVAILABLE: i32 = 2;
@@ -45,7 +45,7 @@ fn exit(code: i32) -> ExitCode {
 }
 
 /// Prints the error chain on one line and picks the exit code.
-fn report(err: &anyhow::Error) -> i32 {
+pub(crate) fn report(err: &anyhow::Error) -> i32 {
     // A closed pipe (`altrepodb sql … | head`) is not a failure.
     if err.chain().any(|c| {
         c.downcast_ref::<std::io::Error>()
@@ -53,11 +53,17 @@ fn report(err: &anyhow::Error) -> i32 {
     }) {
         return 0;
     }
-    let line = err
-        .chain()
-        .map(|c| c.to_string())
-        .collect::<Vec<_>>()
-        .join(": ");
+    // Causes whose text the message already contains (thiserror's `{0}`) are not repeated.
+    let mut line = String::new();
+    for cause in err.chain() {
+        let text = cause.to_string();
+        if !line.contains(&text) {
+            if !line.is_empty() {
+                line.push_str(": ");
+            }
+            line.push_str(&text);
+        }
+    }
     eprintln!("altrepodb: {}", altrepodb_db::error::one_line(&line));
     err.chain()
         .find_map(|c| c.downcast_ref::<altrepodb_db::DbError>())
@@ -75,6 +81,9 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
         },
         Command::Sql(a) => cmd::sql::run(&a),
         Command::Server(a) => cmd::server::run(&a),
+        Command::Repo { action } => match action {
+            RepoAction::Load(a) => cmd::repo::load(&a),
+        },
         Command::Rpm { action } => match action {
             RpmAction::Show(a) => rpm_show::run(&a),
         },

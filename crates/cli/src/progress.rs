@@ -23,7 +23,6 @@ pub fn suspend<R>(f: impl FnOnce() -> R) -> R {
     multi().suspend(f)
 }
 
-#[allow(dead_code)] // used by the loaders' phases
 /// A bar of `len` steps for `phase`; it shows up only if the phase runs longer than a second.
 pub fn bar(phase: &str, len: u64) -> ProgressBar {
     let pb = multi().add(ProgressBar::new(len));

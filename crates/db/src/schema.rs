@@ -129,8 +129,14 @@ pub async fn init(db: &Db) -> Result<InitReport, DbError> {
         .execute()
         .await
         .map_err(|e| db.classify(&e, "creating the database"))?;
+    // Objects that exist are skipped: the statements are IF NOT EXISTS anyway, and each DDL
+    // round trip costs tens of milliseconds on the embedded engine.
+    let existing = existing_objects(db).await?;
     for (file, sql) in SCHEMA_FILES {
         for (i, stmt) in split_statements(sql).iter().enumerate() {
+            if created_object(stmt).is_some_and(|name| existing.contains(name)) {
+                continue;
+            }
             db.execute(stmt, &format!("applying {file} statement {}", i + 1))
                 .await?;
             report.statements += 1;
@@ -141,6 +147,41 @@ pub async fn init(db: &Db) -> Result<InitReport, DbError> {
     report.aliases_inserted = seed_license_aliases(db).await?;
     report.objects = count_objects(db).await?;
     Ok(report)
+}
+
+/// The object a `CREATE … IF NOT EXISTS name` statement creates, if it is one.
+pub fn created_object(stmt: &str) -> Option<&str> {
+    let upper = stmt.to_ascii_uppercase();
+    let pos = upper.find("IF NOT EXISTS")?;
+    let head = &upper[..pos];
+    let kinds = ["CREATE TABLE ", "CREATE VIEW ", "CREATE MATERIALIZED VIEW ", "CREATE FUNCTION "];
+    if !kinds.iter().any(|k| head.trim_start().starts_with(k)) {
+        return None;
+    }
+    let rest = stmt[pos + "IF NOT EXISTS".len()..].trim_start();
+    let end = rest
+        .find(|c: char| c.is_whitespace() || c == '(')
+        .unwrap_or(rest.len());
+    Some(rest[..end].trim_matches('`'))
+}
+
+#[derive(Debug, Deserialize, clickhouse::Row)]
+struct NameRow {
+    name: String,
+}
+
+async fn existing_objects(db: &Db) -> Result<BTreeSet<String>, DbError> {
+    let sql = "SELECT name FROM system.tables WHERE database = currentDatabase() \
+               UNION ALL SELECT name FROM system.functions WHERE origin = 'SQLUserDefined'";
+    Ok(db
+        .client()
+        .query_raw(sql)
+        .fetch_all::<NameRow>()
+        .await
+        .map_err(|e| db.classify(&e, "listing existing objects"))?
+        .into_iter()
+        .map(|r| r.name)
+        .collect())
 }
 
 #[derive(Debug, Deserialize, clickhouse::Row)]
@@ -686,6 +727,15 @@ mod tests {
         assert_eq!(stmts.len(), 2, "{stmts:?}");
         assert_eq!(stmts[0], "CREATE TABLE a (x String DEFAULT ';') ENGINE = Null");
         assert_eq!(stmts[1], "SELECT 'it''s;', \"q;\"");
+    }
+
+    #[test]
+    fn created_object_names() {
+        assert_eq!(created_object("CREATE TABLE IF NOT EXISTS Foo\n(x UInt8)"), Some("Foo"));
+        assert_eq!(created_object("CREATE MATERIALIZED VIEW IF NOT EXISTS mv TO t AS SELECT 1"), Some("mv"));
+        assert_eq!(created_object("CREATE FUNCTION IF NOT EXISTS f AS x -> x"), Some("f"));
+        assert_eq!(created_object("CREATE TABLE IF NOT EXISTS `q`(x UInt8)"), Some("q"));
+        assert_eq!(created_object("INSERT INTO t SELECT 'IF NOT EXISTS'"), None);
     }
 
     #[test]

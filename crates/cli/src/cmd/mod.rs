@@ -1,6 +1,7 @@
 //! One module per subcommand; shared set-up lives here.
 
 pub mod db;
+pub mod repo;
 pub mod server;
 pub mod sql;
 
@@ -15,7 +16,6 @@ use crate::logging::{self, LogSettings};
 /// Everything a database command needs before it connects.
 pub struct Setup {
     /// The loaded `config.ini` (empty without `-c`).
-    #[allow(dead_code)] // loaders read `[DEFAULT] workers` from it
     pub ini: IniConfig,
     /// Resolved database settings.
     pub settings: DbSettings,
@@ -23,6 +23,11 @@ pub struct Setup {
 
 /// Loads the config, starts logging for `tool`, and resolves the database settings.
 pub fn setup(common: &CommonArgs, tool: &str) -> Result<Setup> {
+    setup_with(common, tool, None, None)
+}
+
+/// [`setup`] with the log file's tag and date (the original names log files after them).
+pub fn setup_with(common: &CommonArgs, tool: &str, tag: Option<&str>, date: Option<&str>) -> Result<Setup> {
     let ini = match &common.config {
         Some(path) => IniConfig::load(path)?,
         None => IniConfig::empty(),
@@ -30,8 +35,8 @@ pub fn setup(common: &CommonArgs, tool: &str) -> Result<Setup> {
     logging::init(
         &LogSettings::from_ini(&ini, common.debug, common.log_format),
         tool,
-        None,
-        None,
+        tag,
+        date,
     )?;
     let settings = resolve_db(&common.overrides(), &ini)?;
     Ok(Setup { ini, settings })

@@ -1,0 +1,328 @@
+//! One RPM file → the rows of every package table (original-system §5.3–5.6).
+//!
+//! Shared by the repository and task loaders: parse is pure over the file's bytes; the caller
+//! supplies what only the loader knows (file name, size, the source package's hash).
+
+use std::borrow::Cow;
+use std::collections::BTreeSet;
+use std::fs::File;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use altrepodb_db::rows::{
+    fixed, ChangelogRow, DependRow, DependType, FileClass, FileRow, PackageRow, SpecfileRow,
+};
+use altrepodb_rpm::meta::{self, DepKind, PackageMeta};
+use altrepodb_rpm::{extract_spec, read_package_bytes, Header, Package, Tag};
+use base64::Engine as _;
+use thiserror::Error;
+
+/// A package file that could not be turned into rows.
+#[derive(Debug, Error)]
+#[non_exhaustive]
+pub enum PackageError {
+    /// The file could not be read.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// The RPM is malformed (the error names the offset).
+    #[error("{path}: {source}")]
+    Rpm {
+        /// The file.
+        path: PathBuf,
+        /// The cause, with the byte offset.
+        source: altrepodb_rpm::Error,
+    },
+    /// The source package's payload could not be read for its spec file.
+    #[error("{path}: spec file: {message}")]
+    Payload {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        message: String,
+    },
+}
+
+/// Everything one package contributes to the database.
+#[derive(Debug, Clone)]
+pub struct PackageRows {
+    /// The package's identity.
+    pub pkg_hash: u64,
+    /// Header SHA1 (tag 269), raw.
+    pub sha1header: [u8; 20],
+    /// SOURCERPM as in the header (the source package's file name; empty for sources).
+    pub header_sourcerpm: String,
+    /// The `Packages` row.
+    pub package: PackageRow,
+    /// `Files_insert` rows.
+    pub files: Vec<FileRow>,
+    /// `Depends` rows: requires, conflicts, obsoletes, provides.
+    pub depends: Vec<DependRow>,
+    /// Distinct `(hash, text)` changelog pairs.
+    pub changelog: Vec<ChangelogRow>,
+    /// The spec file of a source package.
+    pub specfile: Option<SpecfileRow>,
+}
+
+impl PackageRows {
+    /// Rows this package adds, per table, for summaries and `--dry-run`.
+    pub fn row_count(&self) -> usize {
+        1 + self.files.len() + self.depends.len() + self.changelog.len() + usize::from(self.specfile.is_some())
+    }
+
+    /// Sets `pkg_srcrpm_hash` (the loader knows the source package's hash).
+    pub fn set_srcrpm_hash(&mut self, hash: u64) {
+        self.package.pkg_srcrpm_hash = hash;
+    }
+}
+
+/// Reads `path` and maps it to rows. Source packages also yield their spec file.
+pub fn read_package_file(path: &Path) -> Result<PackageRows, PackageError> {
+    let io = |source| PackageError::Io {
+        path: path.to_owned(),
+        source,
+    };
+    let mut file = File::open(path).map_err(io)?;
+    let file_size = file.metadata().map_err(io)?.len();
+    // Headers first; the payload is only needed for a source package's spec file.
+    let mut bytes = read_package_bytes(&mut file).map_err(|source| PackageError::Rpm {
+        path: path.to_owned(),
+        source,
+    })?;
+    // The lead's type decides source vs binary, as librpm does (and cheaply: no header parse).
+    let is_source = altrepodb_rpm::Lead::parse(&bytes).is_ok_and(|l| l.is_source());
+    if is_source {
+        file.read_to_end(&mut bytes).map_err(io)?;
+    }
+    let file_name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    rows_from_bytes(&bytes, &file_name, file_size).map_err(|e| match e {
+        BytesError::Rpm(source) => PackageError::Rpm {
+            path: path.to_owned(),
+            source,
+        },
+        BytesError::Payload(message) => PackageError::Payload {
+            path: path.to_owned(),
+            message,
+        },
+    })
+}
+
+/// Why [`rows_from_bytes`] failed.
+#[derive(Debug)]
+pub enum BytesError {
+    /// Header problem.
+    Rpm(altrepodb_rpm::Error),
+    /// Payload problem (source packages).
+    Payload(String),
+}
+
+impl From<altrepodb_rpm::Error> for BytesError {
+    fn from(e: altrepodb_rpm::Error) -> Self {
+        BytesError::Rpm(e)
+    }
+}
+
+/// Maps the bytes of an `.rpm` (headers, plus the payload for source packages) to rows.
+pub fn rows_from_bytes(bytes: &[u8], file_name: &str, file_size: u64) -> Result<PackageRows, BytesError> {
+    let pkg = Package::parse(bytes)?;
+    let h = pkg.header();
+    let meta = PackageMeta::from_header(h)?;
+    let pkg_hash = h.pkg_hash()?;
+    let mut package = package_row(h, &meta, pkg_hash)?;
+    package.pkg_filename = file_name.to_owned();
+    package.pkg_filesize = file_size;
+    let header_sourcerpm = meta.sourcerpm.clone();
+    if meta.sourcepackage {
+        // The original stores a source package's own file name and hash here.
+        package.pkg_sourcerpm = file_name.to_owned();
+        package.pkg_srcrpm_hash = pkg_hash;
+    }
+    let files = file_rows(h, pkg_hash)?;
+    let depends = depend_rows(h, pkg_hash)?;
+    let changelog: BTreeSet<ChangelogRow> = meta
+        .changelog
+        .iter()
+        .map(|c| ChangelogRow {
+            chlog_hash: c.hash,
+            chlog_text: c.text.clone(),
+        })
+        .collect();
+    let specfile = if meta.sourcepackage {
+        let payload = bytes.get(pkg.payload_offset() as usize..).unwrap_or(&[]);
+        // The spec file is an extra: a payload we cannot read costs the package its
+        // Specfiles row, not its whole load (the header rows are complete without it).
+        let spec = match extract_spec(payload) {
+            Ok(spec) => spec,
+            Err(e) => {
+                tracing::warn!("{file_name}: no spec file stored: {e}");
+                None
+            }
+        };
+        spec.map(|s| SpecfileRow {
+            pkg_hash,
+            pkg_name: meta.name.clone(),
+            pkg_epoch: meta.epoch_or_zero(),
+            pkg_version: meta.version.clone(),
+            pkg_release: meta.release.clone(),
+            specfile_name: s.name_lossy().into_owned(),
+            specfile_date: u32::try_from(s.mtime).unwrap_or(u32::MAX),
+            specfile_content_base64: base64::engine::general_purpose::STANDARD.encode(&s.content),
+        })
+    } else {
+        None
+    };
+    Ok(PackageRows {
+        pkg_hash,
+        sha1header: fixed(&meta.sha1header),
+        header_sourcerpm,
+        package,
+        files,
+        depends,
+        changelog: changelog.into_iter().collect(),
+        specfile,
+    })
+}
+
+fn text(h: &Header<'_>, tag: Tag) -> Result<String, altrepodb_rpm::Error> {
+    Ok(h.text(tag)?.into_owned())
+}
+
+/// The `Packages` row from the header (loader-supplied columns left at their defaults).
+pub fn package_row(h: &Header<'_>, m: &PackageMeta, pkg_hash: u64) -> Result<PackageRow, altrepodb_rpm::Error> {
+    let owned = |v: &[String]| v.to_vec();
+    Ok(PackageRow {
+        pkg_hash,
+        pkg_cs: fixed(&m.sha1header),
+        pkg_packager: m.packager.clone(),
+        pkg_packager_email: m.packager_email.clone(),
+        pkg_name: m.name.clone(),
+        pkg_arch: m.pkg_arch.clone(),
+        pkg_version: m.version.clone(),
+        pkg_release: m.release.clone(),
+        pkg_epoch: m.epoch_or_zero(),
+        pkg_serial_: m.epoch_or_zero(),
+        pkg_buildtime: m.buildtime,
+        pkg_buildhost: m.buildhost.clone(),
+        pkg_size: m.size,
+        pkg_archivesize: m.archivesize,
+        pkg_filesize: 0,
+        pkg_rpmversion: m.rpmversion.clone(),
+        pkg_cookie: m.cookie.clone(),
+        pkg_sourcepackage: u8::from(m.sourcepackage),
+        pkg_disttag: m.disttag.clone(),
+        pkg_sourcerpm: m.sourcerpm.clone(),
+        pkg_srcrpm_hash: 0,
+        pkg_filename: String::new(),
+        pkg_complete: 0,
+        pkg_summary: m.summary.clone(),
+        pkg_description: m.description.clone(),
+        pkg_changelog_date: m.changelog.iter().map(|c| c.date).collect(),
+        pkg_changelog_name: m.changelog.iter().map(|c| c.name.clone()).collect(),
+        pkg_changelog_evr: m.changelog.iter().map(|c| c.evr.clone()).collect(),
+        pkg_changelog_hash: m.changelog.iter().map(|c| c.hash).collect(),
+        pkg_distribution: m.distribution.clone(),
+        pkg_vendor: m.vendor.clone(),
+        pkg_gif: m.gif.clone(),
+        pkg_xpm: m.xpm.clone(),
+        pkg_license: m.license.clone(),
+        pkg_group_: m.group.clone(),
+        pkg_url: m.url.clone(),
+        pkg_vcs: text(h, Tag::VCS)?,
+        pkg_os: m.os.clone(),
+        pkg_prein: m.prein.clone(),
+        pkg_postin: m.postin.clone(),
+        pkg_preun: m.preun.clone(),
+        pkg_postun: m.postun.clone(),
+        pkg_pretrans: text(h, Tag::PRETRANS)?,
+        pkg_posttrans: text(h, Tag::POSTTRANS)?,
+        pkg_icon: m.icon.clone(),
+        pkg_preinprog: owned(&m.preinprog),
+        pkg_postinprog: owned(&m.postinprog),
+        pkg_preunprog: owned(&m.preunprog),
+        pkg_postunprog: owned(&m.postunprog),
+        pkg_buildarchs: owned(&m.buildarchs),
+        pkg_verifyscript: m.verifyscript.clone(),
+        pkg_verifyscriptprog: owned(&m.verifyscriptprog),
+        pkg_prefixes: owned(&m.prefixes),
+        pkg_instprefixes: owned(&m.instprefixes),
+        pkg_optflags: m.optflags.clone(),
+        pkg_disturl: m.disturl.clone(),
+        pkg_payloadformat: m.payloadformat.clone(),
+        pkg_payloadcompressor: m.payloadcompressor.clone(),
+        pkg_payloadflags: m.payloadflags.clone(),
+        pkg_platform: m.platform.clone(),
+    })
+}
+
+fn file_class(c: meta::FileClass) -> FileClass {
+    match c {
+        meta::FileClass::Directory => FileClass::Directory,
+        meta::FileClass::Symlink => FileClass::Symlink,
+        meta::FileClass::Socket => FileClass::Socket,
+        meta::FileClass::Block => FileClass::Block,
+        meta::FileClass::Char => FileClass::Char,
+        meta::FileClass::Fifo => FileClass::Fifo,
+        // The original mapped unknown class strings to '' and its insert failed; a class
+        // string that is no file-type word (e.g. "ELF 64-bit …") describes a regular file.
+        meta::FileClass::File | meta::FileClass::Unknown => FileClass::File,
+    }
+}
+
+/// `Files_insert` rows, in header order.
+pub fn file_rows(h: &Header<'_>, pkg_hash: u64) -> Result<Vec<FileRow>, altrepodb_rpm::Error> {
+    Ok(meta::files(h)?
+        .into_iter()
+        .map(|f| FileRow {
+            pkg_hash,
+            file_name: f.name,
+            file_linkto: f.linkto,
+            // FixedString(16): MD5 digests only; other digest algorithms do not fit.
+            file_md5: if f.md5.len() == 16 { fixed(&f.md5) } else { [0; 16] },
+            // UInt32 column: sizes past 4 GiB saturate instead of wrapping.
+            file_size: u32::try_from(f.size).unwrap_or(u32::MAX),
+            file_mode: f.mode,
+            file_rdev: f.rdev,
+            file_mtime: f.mtime,
+            file_flag: u16::try_from(f.flags).unwrap_or(u16::MAX),
+            file_username: f.username,
+            file_groupname: f.groupname,
+            file_verifyflag: f.verifyflags,
+            file_device: f.device,
+            file_lang: f.lang,
+            file_class: file_class(f.class),
+        })
+        .collect())
+}
+
+/// `Depends` rows: requires, conflicts, obsoletes, provides (the original's insert order).
+pub fn depend_rows(h: &Header<'_>, pkg_hash: u64) -> Result<Vec<DependRow>, altrepodb_rpm::Error> {
+    let mut out = Vec::new();
+    for kind in DepKind::ALL {
+        let dp_type = match kind {
+            DepKind::Require => DependType::Require,
+            DepKind::Conflict => DependType::Conflict,
+            DepKind::Obsolete => DependType::Obsolete,
+            DepKind::Provide => DependType::Provide,
+        };
+        out.extend(meta::dependencies(h, kind)?.into_iter().map(|d| DependRow {
+            pkg_hash,
+            dp_name: d.name,
+            dp_version: d.version,
+            dp_flag: d.flags,
+            dp_type,
+        }));
+    }
+    Ok(out)
+}
+
+/// The base name of a path as text.
+pub fn base_name(path: &Path) -> Cow<'_, str> {
+    path.file_name().map(|n| n.to_string_lossy()).unwrap_or_default()
+}

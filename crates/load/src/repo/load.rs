@@ -1,0 +1,800 @@
+//! Sink step of the repository loader: known packages by MD5, new ones parsed in parallel and
+//! written table by table, then the package-set tree with its root row **last**.
+//!
+//! Crash safety and idempotency:
+//! - node UUIDs are derived from (branch, date, node), so a re-run rebuilds the same tree;
+//! - every table is written insert-if-absent per chunk of packages (a package's rows of one
+//!   table always travel in one INSERT), so whatever a killed run committed is not written
+//!   twice;
+//! - a package's `PackageHash` row (what later runs recognise it by) is written only after
+//!   all its other rows are committed;
+//! - the root `PackageSetName` row, which makes the snapshot visible and fires the
+//!   `StaticLastPackages` cascade, is written last. No root, no visible package set.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use altrepodb_db::inserter::BatchInserter;
+use altrepodb_db::rows::{
+    table, ChangelogRow, DependRow, FileRow, Fixed64, PackageHashRow, PackageRow,
+    PackageSetNameRow, PackageSetRow, SpecfileRow,
+};
+use altrepodb_db::{Db, DbError};
+use clickhouse::Row;
+use rayon::prelude::*;
+use serde::Deserialize;
+use thiserror::Error;
+use uuid::Uuid;
+
+use super::scan::{scan, FileDigests, Inventory, ScanError};
+use crate::package::{read_package_file, PackageError, PackageRows};
+use crate::Observer;
+
+/// Packages parsed and written together; deterministic chunk boundaries keep re-runs alike.
+const CHUNK_PACKAGES: usize = 1_000;
+/// Hashes per existence query.
+const LOOKUP_CHUNK: usize = 10_000;
+
+/// What to load.
+#[derive(Debug, Clone)]
+pub struct RepoLoadOptions {
+    /// Branch (package set) name; lower-cased as the original does.
+    pub pkgset: String,
+    /// Snapshot root.
+    pub path: PathBuf,
+    /// Snapshot date, `YYYY-MM-DD`.
+    pub date: String,
+    /// `pkgset_tag`.
+    pub tag: String,
+    /// Threads for parsing packages.
+    pub workers: usize,
+    /// Replace a snapshot already loaded for this name and date.
+    pub force: bool,
+    /// Read and count, write nothing.
+    pub dry_run: bool,
+}
+
+/// What a load did (or, with `dry_run`, would do).
+#[derive(Debug, Clone, Default)]
+pub struct RepoLoadReport {
+    /// Branch name as stored.
+    pub pkgset: String,
+    /// Snapshot date.
+    pub date: String,
+    /// Package entries in the snapshot (sources + binaries).
+    pub packages_seen: usize,
+    /// Packages that were not in the database.
+    pub packages_new: usize,
+    /// File names of the new packages.
+    pub new_packages: Vec<String>,
+    /// Rows per table (logical table names).
+    pub rows: BTreeMap<&'static str, u64>,
+    /// Wall time.
+    pub elapsed: Duration,
+    /// True when nothing was written.
+    pub dry_run: bool,
+}
+
+impl RepoLoadReport {
+    /// The one-line summary printed at the end of a load.
+    pub fn summary(&self) -> String {
+        let rows = self
+            .rows
+            .iter()
+            .map(|(t, n)| format!("{t}={n}"))
+            .collect::<Vec<_>>()
+            .join(" ");
+        format!(
+            "{}{} {}: {} packages seen, {} new; rows {}; {:.1} s",
+            if self.dry_run { "dry run: " } else { "" },
+            self.pkgset,
+            self.date,
+            self.packages_seen,
+            self.packages_new,
+            rows,
+            self.elapsed.as_secs_f64()
+        )
+    }
+}
+
+/// Why a load failed. Nothing of the package set is visible after any of these.
+#[derive(Debug, Error)]
+#[non_exhaustive]
+pub enum RepoError {
+    /// The snapshot's files.
+    #[error(transparent)]
+    Scan(#[from] ScanError),
+    /// A package file.
+    #[error(transparent)]
+    Package(#[from] PackageError),
+    /// The database.
+    #[error(transparent)]
+    Db(#[from] DbError),
+    /// The snapshot is loaded already.
+    #[error("package set '{pkgset}' for {date} is already loaded; use --force to replace it")]
+    AlreadyLoaded {
+        /// Branch.
+        pkgset: String,
+        /// Date.
+        date: String,
+    },
+    /// `--date` is not `YYYY-MM-DD`.
+    #[error("invalid date '{0}': expected YYYY-MM-DD")]
+    BadDate(String),
+    /// A package listed in a pkglist is not where the list says.
+    #[error("{path}: package listed in {list} is missing")]
+    MissingPackage {
+        /// Expected location.
+        path: PathBuf,
+        /// The list that named it.
+        list: String,
+    },
+    /// An internal task failed.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+/// Seconds since the epoch of `YYYY-MM-DD` 00:00 UTC.
+pub fn parse_date(date: &str) -> Result<u32, RepoError> {
+    let fmt = time::macros::format_description!("[year]-[month]-[day]");
+    let d = time::Date::parse(date, &fmt).map_err(|_| RepoError::BadDate(date.to_owned()))?;
+    u32::try_from(d.midnight().assume_utc().unix_timestamp())
+        .map_err(|_| RepoError::BadDate(date.to_owned()))
+}
+
+/// Namespace of our deterministic package-set UUIDs.
+const UUID_NAMESPACE: Uuid = Uuid::from_u128(0x6a1b_9f3e_2c57_4d0a_9e61_a17e_9db0_0001);
+
+/// The UUID of one node of the tree of (`pkgset`, `date`).
+pub fn node_uuid(pkgset: &str, date: &str, node: &str) -> Uuid {
+    Uuid::new_v5(&UUID_NAMESPACE, format!("repo\0{pkgset}\0{date}\0{node}").as_bytes())
+}
+
+#[derive(Debug, Deserialize, Row)]
+struct KnownRow {
+    md5: String,
+    mmh: u64,
+}
+
+#[derive(Debug, Deserialize, Row)]
+struct HashRow {
+    h: u64,
+}
+
+#[derive(Debug, Deserialize, Row)]
+struct UuidRow {
+    u: String,
+}
+
+/// One unknown package to read.
+#[derive(Debug, Clone)]
+struct Todo {
+    name: String,
+    path: PathBuf,
+    digests: FileDigests,
+}
+
+/// Per-table inserters for package rows.
+struct Sinks {
+    packages: BatchInserter<PackageRow>,
+    files: BatchInserter<FileRow>,
+    depends: BatchInserter<DependRow>,
+    changelog: BatchInserter<ChangelogRow>,
+    specfiles: BatchInserter<SpecfileRow>,
+    hashes: BatchInserter<PackageHashRow>,
+}
+
+struct Loader<'a> {
+    db: &'a Db,
+    opts: &'a RepoLoadOptions,
+    date_ts: u32,
+    root: Uuid,
+    report: RepoLoadReport,
+    /// Hashes this run has written or found complete; a package listed twice is written once.
+    seen: HashSet<u64>,
+    sinks: Option<Sinks>,
+    obs: Arc<dyn Observer>,
+}
+
+/// Loads the snapshot at `opts.path` as package set `opts.pkgset` of `opts.date`.
+pub async fn load_repo(
+    db: &Db,
+    opts: &RepoLoadOptions,
+    obs: Arc<dyn Observer>,
+) -> Result<RepoLoadReport, RepoError> {
+    let started = Instant::now();
+    let mut opts = opts.clone();
+    opts.pkgset = opts.pkgset.to_lowercase();
+    let date_ts = parse_date(&opts.date)?;
+    let root = node_uuid(&opts.pkgset, &opts.date, "");
+
+    obs.phase("scan", 0);
+    let path = opts.path.clone();
+    let inv = tokio::task::spawn_blocking(move || scan(&path))
+        .await
+        .map_err(|e| RepoError::Internal(e.to_string()))??;
+    obs.finish_phase();
+
+    let mut loader = Loader {
+        db,
+        opts: &opts,
+        date_ts,
+        root,
+        report: RepoLoadReport {
+            pkgset: opts.pkgset.clone(),
+            date: opts.date.clone(),
+            dry_run: opts.dry_run,
+            packages_seen: inv.sources.len() + inv.binaries.len(),
+            ..Default::default()
+        },
+        seen: HashSet::new(),
+        sinks: None,
+        obs,
+    };
+    loader.check_not_loaded().await?;
+    if opts.force && !opts.dry_run {
+        loader.remove_existing_trees().await?;
+    }
+    if !opts.dry_run {
+        let token = root.to_string();
+        let c = db.client();
+        loader.sinks = Some(Sinks {
+            packages: BatchInserter::new(c, table::PACKAGES, &token),
+            files: BatchInserter::new(c, table::FILES, &token),
+            depends: BatchInserter::new(c, table::DEPENDS, &token),
+            changelog: BatchInserter::new(c, table::CHANGELOG, &token),
+            specfiles: BatchInserter::new(c, table::SPECFILES, &token).with_batch_rows(2_000),
+            hashes: BatchInserter::new(c, table::PACKAGE_HASH, &token),
+        });
+    }
+    loader.run(inv).await?;
+    loader.report.elapsed = started.elapsed();
+    Ok(loader.report)
+}
+
+impl Loader<'_> {
+    fn ctx(&self, e: clickhouse::error::Error, what: &str) -> RepoError {
+        RepoError::Db(self.db.classify(&e, what))
+    }
+
+    async fn check_not_loaded(&self) -> Result<(), RepoError> {
+        let n: u64 = self
+            .db
+            .client()
+            .query_raw(
+                "SELECT count() FROM PackageSetName WHERE pkgset_depth = 0 \
+                 AND pkgset_nodename = {n:String} AND pkgset_date = toDateTime({d:UInt32})",
+            )
+            .param("n", &self.opts.pkgset)
+            .param("d", self.date_ts)
+            .fetch_one()
+            .await
+            .map_err(|e| self.ctx(e, "checking PackageSetName"))?;
+        if n > 0 && !self.opts.force {
+            return Err(RepoError::AlreadyLoaded {
+                pkgset: self.opts.pkgset.clone(),
+                date: self.opts.date.clone(),
+            });
+        }
+        Ok(())
+    }
+
+    /// `--force`: removes every tree of (name, date) — ours from an earlier run and any the
+    /// original left with random UUIDs — and what their roots derived, so the reload
+    /// replaces instead of doubling `StaticLastPackages`.
+    async fn remove_existing_trees(&self) -> Result<(), RepoError> {
+        let c = self.db.client();
+        let roots: Vec<UuidRow> = c
+            .query_raw(
+                "SELECT DISTINCT toString(pkgset_ruuid) AS u FROM PackageSetName \
+                 WHERE pkgset_depth = 0 AND pkgset_nodename = {n:String} AND pkgset_date = toDateTime({d:UInt32})",
+            )
+            .param("n", &self.opts.pkgset)
+            .param("d", self.date_ts)
+            .fetch_all()
+            .await
+            .map_err(|e| self.ctx(e, "finding existing package sets"))?;
+        let mut ruuids: Vec<String> = roots.into_iter().map(|r| r.u).collect();
+        ruuids.push(self.root.to_string());
+        tracing::info!(trees = ruuids.len() - 1, "--force: replacing existing package sets");
+        let statements = [
+            "OPTIMIZE TABLE PackageSet_buffer",
+            "DELETE FROM PackageSet WHERE pkgset_uuid IN (SELECT pkgset_uuid FROM PackageSetName \
+             WHERE toString(pkgset_ruuid) IN {r:Array(String)})",
+            "DELETE FROM last_packages_stage1 WHERE toString(pkgset_ruuid) IN {r:Array(String)}",
+            "DELETE FROM StaticLastPackages WHERE pkgset_name = {n:String} AND pkgset_date = toDateTime({d:UInt32})",
+            "DELETE FROM PackageSetName WHERE toString(pkgset_ruuid) IN {r:Array(String)}",
+        ];
+        for sql in statements {
+            c.query_raw(sql)
+                .param("r", &ruuids)
+                .param("n", &self.opts.pkgset)
+                .param("d", self.date_ts)
+                .execute()
+                .await
+                .map_err(|e| self.ctx(e, "removing the existing package set"))?;
+        }
+        Ok(())
+    }
+
+    /// Known packages by file MD5 (original §3.3 step 2): md5 hex → pkg_hash.
+    async fn known_by_md5(&self, inv: &Inventory) -> Result<HashMap<String, u64>, RepoError> {
+        let md5s: Vec<String> = inv
+            .sources
+            .iter()
+            .map(|(_, d)| d)
+            .chain(inv.binaries.values())
+            .filter_map(|d| d.md5.map(hex::encode))
+            .collect();
+        let mut known = HashMap::new();
+        for chunk in md5s.chunks(LOOKUP_CHUNK) {
+            let rows: Vec<KnownRow> = self
+                .db
+                .client()
+                .query_raw(
+                    "SELECT lower(hex(pkgh_md5)) AS md5, any(pkgh_mmh) AS mmh FROM PackageHash_buffer \
+                     WHERE lower(hex(pkgh_md5)) IN {m:Array(String)} GROUP BY md5",
+                )
+                .param("m", chunk)
+                .fetch_all()
+                .await
+                .map_err(|e| self.ctx(e, "looking up known packages in PackageHash"))?;
+            known.extend(rows.into_iter().map(|r| (r.md5, r.mmh)));
+        }
+        Ok(known)
+    }
+
+    async fn existing(&self, sql: &str, hashes: &[u64], what: &str) -> Result<HashSet<u64>, RepoError> {
+        let mut out = HashSet::new();
+        for chunk in hashes.chunks(LOOKUP_CHUNK) {
+            let rows: Vec<HashRow> = self
+                .db
+                .client()
+                .query_raw(sql)
+                .param("h", chunk)
+                .fetch_all()
+                .await
+                .map_err(|e| self.ctx(e, what))?;
+            out.extend(rows.into_iter().map(|r| r.h));
+        }
+        Ok(out)
+    }
+
+    async fn run(&mut self, inv: Inventory) -> Result<(), RepoError> {
+        let known = self.known_by_md5(&inv).await?;
+        let hash_of = |d: &FileDigests| d.md5.and_then(|m| known.get(&hex::encode(m)).copied());
+
+        // Sources first: binaries link to their source's hash.
+        let mut source_hash: HashMap<String, u64> = HashMap::new();
+        let mut todo = Vec::new();
+        for (name, d) in &inv.sources {
+            match hash_of(d) {
+                Some(h) => {
+                    source_hash.insert(name.clone(), h);
+                }
+                None => todo.push(Todo {
+                    name: name.clone(),
+                    path: inv.layout.srpm_path(name),
+                    digests: d.clone(),
+                }),
+            }
+        }
+        for t in &todo {
+            if !t.path.is_file() {
+                return Err(RepoError::MissingPackage {
+                    path: t.path.clone(),
+                    list: "srclist.classic".into(),
+                });
+            }
+        }
+        let new_sources = self.load_packages(todo, &HashMap::new()).await?;
+        source_hash.extend(new_sources);
+
+        // Binaries of every component; a file listed twice is read once.
+        let mut binary_hash: HashMap<String, u64> = HashMap::new();
+        let mut todo = Vec::new();
+        let mut queued = HashSet::new();
+        for comp in &inv.components {
+            for name in &comp.files {
+                let d = inv.binaries.get(name).cloned().unwrap_or_default();
+                if let Some(h) = hash_of(&d) {
+                    binary_hash.insert(name.clone(), h);
+                } else if queued.insert(name.clone()) {
+                    let path = inv.layout.rpm_path(&comp.arch, &comp.component, name);
+                    if !path.is_file() {
+                        return Err(RepoError::MissingPackage {
+                            path,
+                            list: format!("{}/base/pkglist.{}.xz", comp.arch, comp.component),
+                        });
+                    }
+                    todo.push(Todo {
+                        name: name.clone(),
+                        path,
+                        digests: d,
+                    });
+                }
+            }
+        }
+        let new_binaries = self.load_packages(todo, &source_hash).await?;
+        binary_hash.extend(new_binaries);
+        if let Some(sinks) = self.sinks.take() {
+            self.finish_sinks(sinks).await?;
+        }
+        self.write_tree(&inv, &source_hash, &binary_hash).await
+    }
+
+    /// Parses `todo` in parallel chunks and writes their rows; returns file name → pkg_hash.
+    async fn load_packages(
+        &mut self,
+        todo: Vec<Todo>,
+        source_hash: &HashMap<String, u64>,
+    ) -> Result<HashMap<String, u64>, RepoError> {
+        let mut out = HashMap::new();
+        if todo.is_empty() {
+            return Ok(out);
+        }
+        self.obs.phase("packages", todo.len() as u64);
+        let (tx, mut rx) = tokio::sync::mpsc::channel::<Result<Vec<(Todo, PackageRows)>, RepoError>>(1);
+        let workers = self.opts.workers.max(1);
+        // Parsing runs on its own pool while the previous chunk is being inserted.
+        let producer = std::thread::spawn(move || {
+            let pool = match rayon::ThreadPoolBuilder::new().num_threads(workers).build() {
+                Ok(p) => p,
+                Err(e) => {
+                    let _ = tx.blocking_send(Err(RepoError::Internal(e.to_string())));
+                    return;
+                }
+            };
+            for chunk in todo.chunks(CHUNK_PACKAGES) {
+                let parsed: Result<Vec<(Todo, PackageRows)>, RepoError> = pool.install(|| {
+                    chunk
+                        .par_iter()
+                        .map(|t| Ok((t.clone(), read_package_file(&t.path)?)))
+                        .collect()
+                });
+                let failed = parsed.is_err();
+                if tx.blocking_send(parsed).is_err() || failed {
+                    return;
+                }
+            }
+        });
+        while let Some(chunk) = rx.recv().await {
+            let mut chunk = chunk?;
+            for (_, rows) in &mut chunk {
+                if rows.package.pkg_sourcepackage == 0 {
+                    // Binary: link to its source package (0 when the source is unknown).
+                    let src = source_hash.get(&rows.header_sourcerpm).copied().unwrap_or(0);
+                    rows.set_srcrpm_hash(src);
+                }
+            }
+            for (t, rows) in &chunk {
+                out.insert(t.name.clone(), rows.pkg_hash);
+            }
+            let n = chunk.len() as u64;
+            self.write_chunk(chunk).await?;
+            self.obs.advance(n);
+        }
+        producer
+            .join()
+            .map_err(|_| RepoError::Internal("package parser thread panicked".into()))?;
+        self.obs.finish_phase();
+        Ok(out)
+    }
+
+    /// Writes one chunk insert-if-absent, `PackageHash` rows last.
+    async fn write_chunk(&mut self, chunk: Vec<(Todo, PackageRows)>) -> Result<(), RepoError> {
+        self.report.packages_new += chunk.len();
+        self.report.new_packages.extend(chunk.iter().map(|(t, _)| t.name.clone()));
+        // A header seen under two file names (say, a signed copy) is one package: its rows are
+        // written once, but each file gets its PackageHash row so neither is read again.
+        let hash_keys: Vec<(u64, [u8; 16])> = chunk
+            .iter()
+            .map(|(t, r)| (r.pkg_hash, t.digests.md5.unwrap_or_default()))
+            .collect();
+        let mut fresh = Vec::with_capacity(chunk.len());
+        let mut file_digests = Vec::with_capacity(chunk.len());
+        for (t, r) in chunk {
+            file_digests.push((r.pkg_hash, r.sha1header, t.digests));
+            if self.seen.insert(r.pkg_hash) {
+                fresh.push(r);
+            }
+        }
+        let hashes: Vec<u64> = fresh.iter().map(|r| r.pkg_hash).collect();
+        let q = |t: &str, col: &str| format!("SELECT DISTINCT {col} AS h FROM {t} WHERE {col} IN {{h:Array(UInt64)}}");
+        let have_pkg = self.existing(&q("Packages_buffer", "pkg_hash"), &hashes, "checking Packages").await?;
+        let have_files = self.existing(&q("Files_buffer", "pkg_hash"), &hashes, "checking Files").await?;
+        let have_deps = self.existing(&q("Depends_buffer", "pkg_hash"), &hashes, "checking Depends").await?;
+        let have_specs = self.existing(&q("Specfiles_buffer", "pkg_hash"), &hashes, "checking Specfiles").await?;
+        let mut chlog: Vec<u64> = fresh
+            .iter()
+            .flat_map(|r| r.changelog.iter().map(|c| c.chlog_hash))
+            .collect();
+        chlog.sort_unstable();
+        chlog.dedup();
+        let have_chlog = self.existing(&q("Changelog_buffer", "chlog_hash"), &chlog, "checking Changelog").await?;
+        // Changelog texts are shared between packages: each new hash is written once.
+        let new_chlog: HashSet<u64> = chlog.into_iter().filter(|h| !have_chlog.contains(h)).collect();
+        let have_hash = self.existing_hash_rows(&hash_keys).await?;
+
+        let mut counts: BTreeMap<&'static str, u64> = BTreeMap::new();
+        for r in &fresh {
+            let h = r.pkg_hash;
+            if !have_pkg.contains(&h) {
+                *counts.entry("Packages").or_default() += 1;
+            }
+            if !have_files.contains(&h) {
+                *counts.entry("Files").or_default() += r.files.len() as u64;
+            }
+            if !have_deps.contains(&h) {
+                *counts.entry("Depends").or_default() += r.depends.len() as u64;
+            }
+            if r.specfile.is_some() && !have_specs.contains(&h) {
+                *counts.entry("Specfiles").or_default() += 1;
+            }
+        }
+        counts.insert("Changelog", new_chlog.len() as u64);
+        let mut hash_rows = Vec::new();
+        let mut queued: HashSet<(u64, [u8; 16])> = HashSet::new();
+        for (h, sha1, d) in file_digests {
+            let key = (h, d.md5.unwrap_or_default());
+            if have_hash.contains(&key) || !queued.insert(key) {
+                continue;
+            }
+            hash_rows.push(PackageHashRow {
+                pkgh_mmh: h,
+                pkgh_md5: key.1,
+                pkgh_sha1: sha1,
+                pkgh_sha256: d.sha256.unwrap_or_default(),
+                pkgh_blake2b: Fixed64(d.blake2b.unwrap_or([0; 64])),
+            });
+        }
+        counts.insert("PackageHash", hash_rows.len() as u64);
+        for (t, n) in counts {
+            *self.report.rows.entry(t).or_default() += n;
+        }
+        let Some(sinks) = self.sinks.as_mut() else {
+            return Ok(()); // dry run: counted, not written
+        };
+        let mut chlog_written: HashSet<u64> = HashSet::new();
+        for r in fresh {
+            let h = r.pkg_hash;
+            if !have_pkg.contains(&h) {
+                sinks.packages.push(r.package).await?;
+            }
+            if !have_files.contains(&h) {
+                sinks.files.extend(r.files).await?;
+            }
+            if !have_deps.contains(&h) {
+                sinks.depends.extend(r.depends).await?;
+            }
+            if let Some(spec) = r.specfile {
+                if !have_specs.contains(&h) {
+                    sinks.specfiles.push(spec).await?;
+                }
+            }
+            for c in r.changelog {
+                if new_chlog.contains(&c.chlog_hash) && chlog_written.insert(c.chlog_hash) {
+                    sinks.changelog.push(c).await?;
+                }
+            }
+        }
+        // Commit this chunk everywhere, then mark its packages complete.
+        sinks.packages.flush().await?;
+        sinks.files.flush().await?;
+        sinks.depends.flush().await?;
+        sinks.specfiles.flush().await?;
+        sinks.changelog.flush().await?;
+        sinks.hashes.extend(hash_rows).await?;
+        sinks.hashes.flush().await?;
+        Ok(())
+    }
+
+    /// Which (pkg_hash, file MD5) pairs `PackageHash` has already.
+    async fn existing_hash_rows(&self, keys: &[(u64, [u8; 16])]) -> Result<HashSet<(u64, [u8; 16])>, RepoError> {
+        let hashes: Vec<u64> = keys.iter().map(|k| k.0).collect();
+        let mut out = HashSet::new();
+        for chunk in hashes.chunks(LOOKUP_CHUNK) {
+            let rows: Vec<KnownRow> = self
+                .db
+                .client()
+                .query_raw(
+                    "SELECT DISTINCT lower(hex(pkgh_md5)) AS md5, pkgh_mmh AS mmh FROM PackageHash_buffer \
+                     WHERE pkgh_mmh IN {h:Array(UInt64)}",
+                )
+                .param("h", chunk)
+                .fetch_all()
+                .await
+                .map_err(|e| self.ctx(e, "checking PackageHash"))?;
+            for r in rows {
+                let mut md5 = [0u8; 16];
+                if hex::decode_to_slice(&r.md5, &mut md5).is_ok() {
+                    out.insert((r.mmh, md5));
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    async fn finish_sinks(&self, s: Sinks) -> Result<(), RepoError> {
+        s.packages.finish().await?;
+        s.files.finish().await?;
+        s.depends.finish().await?;
+        s.specfiles.finish().await?;
+        s.changelog.finish().await?;
+        s.hashes.finish().await?;
+        Ok(())
+    }
+
+    fn node(&self, uuid: Uuid, parent: Uuid, depth: u8, name: &str, kv: Vec<(&str, String)>) -> PackageSetNameRow {
+        let (k, v) = kv.into_iter().map(|(k, v)| (k.to_owned(), v)).unzip();
+        PackageSetNameRow {
+            pkgset_uuid: uuid,
+            pkgset_puuid: parent,
+            pkgset_ruuid: self.root,
+            pkgset_depth: depth,
+            pkgset_nodename: name.to_owned(),
+            pkgset_date: self.date_ts,
+            pkgset_tag: self.opts.tag.clone(),
+            pkgset_complete: 1,
+            pkgset_kv_k: k,
+            pkgset_kv_v: v,
+        }
+    }
+
+    /// The package-set tree (original §3.4): srpm, arch and component nodes, then the root.
+    async fn write_tree(
+        &mut self,
+        inv: &Inventory,
+        source_hash: &HashMap<String, u64>,
+        binary_hash: &HashMap<String, u64>,
+    ) -> Result<(), RepoError> {
+        let name = self.opts.pkgset.clone();
+        let date = self.opts.date.clone();
+        let srpm_uuid = node_uuid(&name, &date, "srpm");
+        let mut members: Vec<(Uuid, Vec<u64>)> = Vec::new();
+        let mut nodes: Vec<PackageSetNameRow> = Vec::new();
+
+        let mut srpm: Vec<u64> = inv
+            .sources
+            .iter()
+            .filter_map(|(n, _)| source_hash.get(n).copied())
+            .collect();
+        srpm.sort_unstable();
+        srpm.dedup();
+        let srpms_paths = inv
+            .layout
+            .arches
+            .iter()
+            .map(|a| format!("{}/SRPMS.classic", a.name))
+            .collect::<Vec<_>>()
+            .join(", ");
+        nodes.push(self.node(
+            srpm_uuid,
+            self.root,
+            1,
+            "srpm",
+            vec![
+                ("depth", "1".into()),
+                ("type", "srpm".into()),
+                ("size", srpm.len().to_string()),
+                ("class", "repository".into()),
+                ("SRPMS", srpms_paths),
+                ("repo", name.clone()),
+            ],
+        ));
+        members.push((srpm_uuid, srpm));
+        for arch in &inv.layout.arches {
+            let arch_uuid = node_uuid(&name, &date, &arch.name);
+            nodes.push(self.node(
+                arch_uuid,
+                self.root,
+                1,
+                &arch.name,
+                vec![
+                    ("depth", "1".into()),
+                    ("type", "arch".into()),
+                    ("size", "0".into()),
+                    ("class", "repository".into()),
+                    ("path", arch.name.clone()),
+                    ("repo", name.clone()),
+                ],
+            ));
+            for comp in inv.components.iter().filter(|c| c.arch == arch.name) {
+                let uuid = node_uuid(&name, &date, &format!("{}/{}", arch.name, comp.component));
+                let mut hashes: Vec<u64> = comp
+                    .files
+                    .iter()
+                    .filter_map(|f| binary_hash.get(f).copied())
+                    .collect();
+                hashes.sort_unstable();
+                hashes.dedup();
+                nodes.push(self.node(
+                    uuid,
+                    arch_uuid,
+                    2,
+                    &comp.component,
+                    vec![
+                        ("depth", "2".into()),
+                        ("type", "comp".into()),
+                        ("size", hashes.len().to_string()),
+                        ("class", "repository".into()),
+                        ("path", format!("{}/RPMS.{}", arch.name, comp.component)),
+                        ("repo", name.clone()),
+                    ],
+                ));
+                members.push((uuid, hashes));
+            }
+        }
+        let mut root_kv = vec![
+            ("depth", "0".to_owned()),
+            ("type", "repo".to_owned()),
+            ("size", (inv.sources.len() + inv.binaries.len()).to_string()),
+            ("class", "repository".to_owned()),
+        ];
+        root_kv.extend(inv.layout.task_info.iter().map(|(k, v)| (k.as_str(), v.clone())));
+        root_kv.push((
+            "archs",
+            inv.layout
+                .arches
+                .iter()
+                .map(|a| a.name.as_str())
+                .collect::<Vec<_>>()
+                .join(", "),
+        ));
+        root_kv.push(("comps", inv.layout.components().join(", ")));
+        let root_row = self.node(self.root, Uuid::nil(), 0, &name, root_kv);
+
+        let member_rows: u64 = members.iter().map(|(_, h)| h.len() as u64).sum();
+        if self.opts.dry_run {
+            *self.report.rows.entry("PackageSet").or_default() += member_rows;
+            *self.report.rows.entry("PackageSetName").or_default() += nodes.len() as u64 + 1;
+            return Ok(());
+        }
+        self.obs.phase("package set", 0);
+        let token = self.root.to_string();
+        let c = self.db.client();
+        // Insert-if-absent against what an interrupted run of this load already wrote.
+        let mut set_rows = BatchInserter::<PackageSetRow>::new(c, table::PACKAGE_SET, &token);
+        for (uuid, hashes) in members {
+            let have = self
+                .existing(
+                    &format!(
+                        "SELECT pkg_hash AS h FROM PackageSet_buffer WHERE pkgset_uuid = toUUID('{uuid}') \
+                         AND pkg_hash IN {{h:Array(UInt64)}}"
+                    ),
+                    &hashes,
+                    "checking PackageSet",
+                )
+                .await?;
+            for h in hashes.into_iter().filter(|h| !have.contains(h)) {
+                set_rows.push(PackageSetRow { pkgset_uuid: uuid, pkg_hash: h }).await?;
+            }
+        }
+        let stats = set_rows.finish().await?;
+        *self.report.rows.entry("PackageSet").or_default() += stats.rows;
+
+        let present: HashSet<String> = c
+            .query_raw("SELECT toString(pkgset_uuid) AS u FROM PackageSetName WHERE pkgset_ruuid = toUUID({r:String})")
+            .param("r", self.root.to_string())
+            .fetch_all::<UuidRow>()
+            .await
+            .map_err(|e| self.ctx(e, "checking PackageSetName"))?
+            .into_iter()
+            .map(|r| r.u)
+            .collect();
+        let mut node_rows = BatchInserter::<PackageSetNameRow>::new(c, table::PACKAGE_SET_NAME, &token);
+        for n in nodes.into_iter().filter(|n| !present.contains(&n.pkgset_uuid.to_string())) {
+            node_rows.push(n).await?;
+        }
+        let stats = node_rows.finish().await?;
+        // The root last: it makes the snapshot visible and fires the StaticLastPackages cascade.
+        let mut root = BatchInserter::<PackageSetNameRow>::new(c, table::PACKAGE_SET_NAME, &format!("{token}:root"));
+        root.push(root_row).await?;
+        let root_stats = root.finish().await?;
+        *self.report.rows.entry("PackageSetName").or_default() += stats.rows + root_stats.rows;
+        self.obs.finish_phase();
+        Ok(())
+    }
+}
