@@ -1605,8 +1605,10 @@ def main(argv=None):
         log.warning("cannot read engine metadata: %s", exc)
 
     def on_signal(signum, _frame):
-        if state.stop_event.is_set():
-            log.warning("second %s: exiting at once", signal.Signals(signum).name)
+        # A second Ctrl-C means "now"; a repeated SIGTERM (or one during an idle exit) just
+        # lets the clean shutdown carry on.
+        if state.stop_event.is_set() and signum == signal.SIGINT:
+            log.warning("second SIGINT: exiting at once")
             os._exit(1)
         state.request_stop(signal.Signals(signum).name)
 

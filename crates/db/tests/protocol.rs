@@ -214,6 +214,21 @@ async fn streamed_cursor_and_empty_results() {
     assert_eq!(lines.clone().count() as u64, N);
     assert!(lines.all(|l| l != "n"));
 
+    // Native blocks streamed back to back (the crate turns its own compression off for them).
+    let mut cursor = client
+        .query("SELECT number AS n FROM numbers(?)")
+        .bind(N)
+        .fetch_native()
+        .expect("native cursor");
+    let (mut rows, mut sum) = (0u64, 0u64);
+    while let Some(block) = cursor.next().await.expect("native block") {
+        rows += block.num_rows() as u64;
+        for n in block["n"].iter::<u64>().expect("column n") {
+            sum += n.expect("value");
+        }
+    }
+    assert_eq!((rows, sum), (N, N * (N - 1) / 2));
+
     // Empty results still carry the format's header, which the crate needs.
     let none = client
         .query("SELECT number AS n, toString(number) AS s FROM numbers(10) WHERE n > 100")
@@ -776,4 +791,52 @@ async fn static_users_and_credential_styles() {
     let status = child.wait().expect("wait");
     assert_eq!(status.code(), Some(0), "{status:?}");
     assert!(!port_file.exists());
+}
+
+#[test]
+fn concurrent_launchers_share_one_server_which_exits_when_idle() {
+    use altrepodb_db::embedded::{ping, EmbeddedOptions, EmbeddedServer};
+    let home = tempfile::tempdir().expect("temp dir");
+    let mut opts = EmbeddedOptions::new(home.path());
+    opts.python = Some(common::python());
+    opts.idle_exit_secs = 2;
+    let servers: Vec<EmbeddedServer> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..3)
+            .map(|_| s.spawn(|| EmbeddedServer::ensure_running(&opts)))
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("thread").expect("ensure_running"))
+            .collect()
+    });
+    assert_eq!(
+        servers.iter().filter(|s| s.started_by_us()).count(),
+        1,
+        "exactly one server started"
+    );
+    let port = servers[0].port();
+    assert!(servers.iter().all(|s| s.port() == port));
+
+    // Idle exit: no requests for 2 s, then it stops by itself and cleans up.
+    let started = std::time::Instant::now();
+    // (Only look at the port file: a /ping would count as activity.)
+    while opts.port_file().exists() {
+        assert!(
+            started.elapsed().as_secs() < 20,
+            "server did not exit when idle"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    assert!(!ping(port));
+    for server in servers {
+        server
+            .stop()
+            .expect("an idle-exited server counts as stopped");
+    }
+    assert!(!opts.pid_file().exists());
+    let log = std::fs::read_to_string(opts.log_file()).expect("server.log");
+    assert!(
+        log.contains("stopping (idle for 2 s)") && log.contains("stopped"),
+        "{log}"
+    );
 }
