@@ -108,12 +108,12 @@ fn check_detects_dropped_table_and_changed_type() {
     let h = Home::new();
     h.ok(&["db", "init"]);
     h.ok(&["sql", "DROP TABLE RepositoryStatus"]);
-    h.ok(&["sql", "ALTER TABLE Acl MODIFY COLUMN acl_for String"]);
+    h.ok(&["sql", "ALTER TABLE Bugzilla MODIFY COLUMN bz_status String"]);
     let out = h.cmd(&["db", "check"]);
     assert_eq!(out.status.code(), Some(1));
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("missing object RepositoryStatus"), "{text}");
-    assert!(text.contains("column Acl.acl_for: expected"), "{text}");
+    assert!(text.contains("column Bugzilla.bz_status: expected LowCardinality(String), found String"), "{text}");
 }
 
 #[test]
