@@ -741,12 +741,13 @@ _SETTING_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
 class Result:
-    __slots__ = ("body", "fmt", "summary")
+    __slots__ = ("body", "fmt", "summary", "timing")
 
     def __init__(self, body=b"", fmt=None, summary=None):
         self.body = body  # bytes or Spool
         self.fmt = fmt  # output format name, None for statements without a result
         self.summary = summary or {}
+        self.timing = ""
 
 
 class Plan:
@@ -798,42 +799,50 @@ class Engine:
                     log.debug("cannot reset setting %s: %s", part, exc)
 
     def run(self, plan, database, settings, params):
+        waited = time.monotonic()
         with self.lock:
-            if self.sess is None:
-                raise CHError(code_of("ABORTED", 236), "Server is shutting down")
-            applied = []
-            use_db = False
-            try:
-                if database:
-                    use_db = True
-                    self.sess.query("USE " + sql_ident(database), "TabSeparated")
-                if settings:
-                    applied = list(settings)
-                    self.sess.query("SET " + ", ".join(
-                        "%s = %s" % (k, sql_literal(v)) for k, v in settings.items()), "TabSeparated")
-                if plan.insert_head is not None:
-                    return self._insert(plan)
-                stmt = plan.stmt
-                if stmt.kind == "SET":
-                    applied.extend(stmt.set_names)
-                    if any(n.lower() == "readonly" for n in stmt.set_names):
-                        return Result()  # a lone SET only lasts for its own request anyway
-                if stmt.use_db:
-                    use_db = True
-                if stmt.kind in ("SELECT", "WITH"):
-                    return self._stream(plan, params)
-                return self._materialise(plan, params)
-            except CHError:
-                raise
-            except Exception as exc:
-                raise from_engine_error(exc) from None
-            finally:
-                self._set_baseline(applied)
-                if use_db:
-                    try:
-                        self.sess.query("USE default", "TabSeparated")
-                    except Exception as exc:
-                        log.warning("cannot switch back to database default: %s", exc)
+            started = time.monotonic()
+            result = self._run_locked(plan, database, settings, params)
+            result.timing = "lock wait %.1f ms, engine %.1f ms" % (
+                (started - waited) * 1000, (time.monotonic() - started) * 1000)
+            return result
+
+    def _run_locked(self, plan, database, settings, params):
+        if self.sess is None:
+            raise CHError(code_of("ABORTED", 236), "Server is shutting down")
+        applied = []
+        use_db = False
+        try:
+            if database:
+                use_db = True
+                self.sess.query("USE " + sql_ident(database), "TabSeparated")
+            if settings:
+                applied = list(settings)
+                self.sess.query("SET " + ", ".join(
+                    "%s = %s" % (k, sql_literal(v)) for k, v in settings.items()), "TabSeparated")
+            if plan.insert_head is not None:
+                return self._insert(plan)
+            stmt = plan.stmt
+            if stmt.kind == "SET":
+                applied.extend(stmt.set_names)
+                if any(n.lower() == "readonly" for n in stmt.set_names):
+                    return Result()  # a lone SET only lasts for its own request anyway
+            if stmt.use_db:
+                use_db = True
+            if stmt.kind in ("SELECT", "WITH"):
+                return self._stream(plan, params)
+            return self._materialise(plan, params)
+        except CHError:
+            raise
+        except Exception as exc:
+            raise from_engine_error(exc) from None
+        finally:
+            self._set_baseline(applied)
+            if use_db:
+                try:
+                    self.sess.query("USE default", "TabSeparated")
+                except Exception as exc:
+                    log.warning("cannot switch back to database default: %s", exc)
 
     def _materialise(self, plan, params):
         res = self.sess.query(plan.sql, plan.fmt, params=params)
@@ -1021,7 +1030,9 @@ class Handler(BaseHTTPRequestHandler):
             self.close_connection = True
             return
         self.connection.settimeout(RECEIVE_TIMEOUT)
+        # The handler object lives as long as the connection: reset per-request state.
         self._headers_sent = False
+        self._raw_body = None
         if len(self.raw_requestline) > MAX_REQUEST_LINE:
             self.requestline = ""
             self.request_version = "HTTP/1.1"
@@ -1113,6 +1124,7 @@ class Handler(BaseHTTPRequestHandler):
     def dispatch(self, method):
         self._raw_body = None
         self._status = None
+        self._timing = ""
         self.query_id = None
         started = time.monotonic()
         try:
@@ -1120,9 +1132,9 @@ class Handler(BaseHTTPRequestHandler):
         finally:
             if log.isEnabledFor(logging.DEBUG):
                 body = getattr(self, "_raw_body", None)
-                log.debug("%s %s -> %s in %.1f ms (query id %s, body %s)", method, self.path[:200],
-                          self._status, (time.monotonic() - started) * 1000, self.query_id,
-                          "chunked" if body is not None and body.chunked else
+                log.debug("%s %s -> %s in %.1f ms (%s; query id %s, body %s)", method, self.path[:200],
+                          self._status, (time.monotonic() - started) * 1000, self._timing or "-",
+                          self.query_id, "chunked" if body is not None and body.chunked else
                           (self.headers.get("Content-Length") or 0))
 
     def _dispatch(self, method):
@@ -1284,7 +1296,9 @@ class Handler(BaseHTTPRequestHandler):
                 query_params[key] = value.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
 
         default_format = params.get("default_format") or self.headers.get("X-ClickHouse-Format") or "TabSeparated"
+        started = time.monotonic()
         plan = self.make_plan(query_text, chunks, default_format)
+        self._timing = "body %.1f ms" % ((time.monotonic() - started) * 1000)
         if readonly and plan.insert_head is None and plan.kind not in READ_KINDS:
             raise CHError(code_of("READONLY", 164), "Cannot execute query in readonly mode. For "
                           "queries over HTTP, method GET implies readonly. You should use method "
@@ -1301,7 +1315,10 @@ class Handler(BaseHTTPRequestHandler):
         finally:
             if plan.data is not None:
                 plan.data.close()
+        self._timing += ", " + result.timing
+        started = time.monotonic()
         self.send_result(result, params)
+        self._timing += ", send %.1f ms" % ((time.monotonic() - started) * 1000)
 
     def make_plan(self, query_text, chunks, default_format):
         """Work out the statement, reading only as much of the body as needed.
@@ -1389,6 +1406,8 @@ class Handler(BaseHTTPRequestHandler):
     # -- responses -----------------------------------------------------------------------------
 
     def _response_encoding(self, params):
+        if self.request_version == "HTTP/1.0":
+            return None  # compressed bodies are sent chunked, which HTTP/1.0 lacks
         if params.get("compress") in ("1", "true"):
             return "native"
         if not self.server.response_compression or params.get("enable_http_compression") in ("0", "false"):
@@ -1547,7 +1566,8 @@ def main(argv=None):
     handler = logging.FileHandler(args.log) if args.log else logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s chserver[%(process)d] %(message)s"))
     log.addHandler(handler)
-    log.setLevel(logging.DEBUG if args.verbose else logging.INFO)
+    verbose = args.verbose or os.environ.get("ALTREPODB_SERVER_DEBUG") not in (None, "", "0")
+    log.setLevel(logging.DEBUG if verbose else logging.INFO)
 
     try:
         users = parse_users(args.user)

@@ -3,7 +3,8 @@
 //! Every test starts its own real server (chDB behind `embedded/chserver.py`) in a temporary
 //! home: no mock. They need the venv made by `scripts/setup.sh` (or `ALTREPODB_PYTHON`) and fail
 //! with that advice when it is missing. Set `TZ=UTC` for stable DateTime rendering (the server
-//! forces it for itself).
+//! forces it for itself). `ALTREPODB_SERVER_DEBUG=1` makes the servers log per-request timings,
+//! which the million-row test prints (with `--nocapture`).
 
 mod common;
 
@@ -170,6 +171,16 @@ async fn typed_insert_of_a_million_rows_round_trips() {
             .filter(|l| l.starts_with("VmRSS") || l.starts_with("VmHWM"))
         {
             eprintln!("server {line}");
+        }
+    }
+    // With ALTREPODB_SERVER_DEBUG=1 the server logs per-request timings: show the big ones.
+    let log = std::fs::read_to_string(srv.opts.log_file()).unwrap_or_default();
+    for line in log
+        .lines()
+        .filter(|l| l.contains(" in ") && l.contains("lock wait"))
+    {
+        if line.contains("INSERT") || line.contains("-> 200 in") && !line.contains(" in 0.") {
+            eprintln!("{line}");
         }
     }
 }
