@@ -333,8 +333,8 @@ def split_insert(text, complete):
                 i += 1
             if i < n and text[i] == "\n":
                 i += 1
-            if i >= n and not complete:
-                return NEED_MORE
+            elif i >= n and not complete:
+                return NEED_MORE  # a newline may still follow
             return InsertSplit(tok.start, name.text, i)
     return None if complete else NEED_MORE
 
@@ -1299,18 +1299,15 @@ class Handler(BaseHTTPRequestHandler):
         started = time.monotonic()
         plan = self.make_plan(query_text, chunks, default_format)
         self._timing = "body %.1f ms" % ((time.monotonic() - started) * 1000)
-        if readonly and plan.insert_head is None and plan.kind not in READ_KINDS:
-            raise CHError(code_of("READONLY", 164), "Cannot execute query in readonly mode. For "
-                          "queries over HTTP, method GET implies readonly. You should use method "
-                          "POST for modifying queries" if method != "POST" else
-                          "Cannot execute query in readonly mode")
-        if readonly and plan.insert_head is not None:
-            raise CHError(code_of("READONLY", 164), "Cannot execute query in readonly mode")
-        if readonly == 1 and plan.kind == "SET":
-            raise CHError(code_of("READONLY", 164), "Cannot modify settings in readonly mode")
-
-        database = params.get("database") or self.headers.get("X-ClickHouse-Database") or ""
         try:
+            if readonly and (plan.insert_head is not None or plan.kind not in READ_KINDS):
+                raise CHError(code_of("READONLY", 164), "Cannot execute query in readonly mode. "
+                              "For queries over HTTP, method GET implies readonly. You should use "
+                              "method POST for modifying queries" if method != "POST" else
+                              "Cannot execute query in readonly mode")
+            if readonly == 1 and plan.kind == "SET":
+                raise CHError(code_of("READONLY", 164), "Cannot modify settings in readonly mode")
+            database = params.get("database") or self.headers.get("X-ClickHouse-Database") or ""
             result = engine.run(plan, database, settings, query_params)
         finally:
             if plan.data is not None:

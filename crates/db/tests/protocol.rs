@@ -500,6 +500,16 @@ async fn params_settings_databases_and_the_inserter() {
         .expect_err("unknown setting");
     assert_eq!(code_of(&err), Some(115), "{err}");
 
+    let err = client
+        .clone()
+        .with_setting("max_execution_time", "1")
+        .with_setting("max_block_size", "1")
+        .query("SELECT count() FROM numbers(20) WHERE sleepEachRow(0.2) = 0")
+        .execute()
+        .await
+        .expect_err("timeout");
+    assert_eq!(code_of(&err), Some(159), "{err}");
+
     // The database parameter, per request.
     client
         .query("CREATE DATABASE repo")
@@ -796,9 +806,42 @@ async fn static_users_and_credential_styles() {
         .expect("crate credentials");
     assert_eq!(one, 1);
 
-    // SIGTERM: clean exit, port file gone.
+    // /ping answers while a query holds the engine; a query waits for it.
+    let slow = std::thread::spawn(move || {
+        let started = std::time::Instant::now();
+        let resp = raw_request(
+            port,
+            "POST",
+            "/?user=alice&password=s3cret&max_threads=1&max_block_size=1",
+            &[],
+            b"SELECT count() FROM numbers(8) WHERE sleepEachRow(0.25) = 0",
+        );
+        (resp, started.elapsed())
+    });
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    let pinged = std::time::Instant::now();
+    let pong = raw_request(port, "GET", "/ping", &[], b"");
+    assert_eq!(pong.text(), "Ok.\n");
+    assert!(
+        pinged.elapsed().as_millis() < 500,
+        "ping took {:?}",
+        pinged.elapsed()
+    );
+
+    // SIGTERM while that query runs: it still completes, then a clean exit without port file.
     // SAFETY: a process we spawned.
     unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGTERM) };
+    let (resp, took) = slow.join().expect("slow query thread");
+    assert_eq!(
+        (resp.status, resp.text().as_str()),
+        (200, "8\n"),
+        "{}",
+        resp.text()
+    );
+    assert!(
+        took.as_millis() >= 1500,
+        "the query was still running at SIGTERM ({took:?})"
+    );
     let status = child.wait().expect("wait");
     assert_eq!(status.code(), Some(0), "{status:?}");
     assert!(!port_file.exists());
