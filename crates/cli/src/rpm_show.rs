@@ -106,36 +106,37 @@ fn describe(
             None => Value::Null,
         })
     };
-    let mut o = Fields::new();
-    o.push(("file", json!(path.to_string_lossy())));
-    o.push(("name", json!(m.name)));
-    o.push(("epoch", json!(m.epoch)));
-    o.push(("version", json!(m.version)));
-    o.push(("release", json!(m.release)));
-    o.push(("arch", json!(m.arch)));
-    o.push(("pkg_arch", json!(m.pkg_arch)));
-    o.push(("disttag", opt_text(Tag::DISTTAG)?));
-    o.push(("sourcerpm", opt_text(Tag::SOURCERPM)?));
-    o.push(("sourcepackage", json!(u8::from(m.sourcepackage))));
-    o.push(("buildtime", json!(m.buildtime)));
-    o.push(("buildhost", json!(m.buildhost)));
-    o.push(("packager", json!(m.packager)));
-    o.push(("packager_email", json!(m.packager_email)));
-    o.push(("license", json!(m.license)));
-    o.push(("group", json!(m.group)));
-    o.push(("summary", json!(m.summary)));
-    o.push(("url", json!(m.url)));
-    o.push(("vendor", json!(m.vendor)));
-    o.push(("distribution", json!(m.distribution)));
-    o.push(("rpmversion", json!(m.rpmversion)));
-    // Undefined for build times before 2001-09-09; shown as null rather than failing.
-    o.push(("pkg_hash", json!(h.pkg_hash().ok())));
-    o.push(("sha1header", hex_or_null(&m.sha1header)));
-    o.push(("sigmd5", hex_or_null(&m.sigmd5)));
-    o.push(("size", json!(m.size)));
-    o.push(("archivesize", json!(m.archivesize)));
-    o.push(("filesize", json!(filesize)));
-    o.push(("file_count", json!(h.file_count()?)));
+    let mut o: Fields = vec![
+        ("file", json!(path.to_string_lossy())),
+        ("name", json!(m.name)),
+        ("epoch", json!(m.epoch)),
+        ("version", json!(m.version)),
+        ("release", json!(m.release)),
+        ("arch", json!(m.arch)),
+        ("pkg_arch", json!(m.pkg_arch)),
+        ("disttag", opt_text(Tag::DISTTAG)?),
+        ("sourcerpm", opt_text(Tag::SOURCERPM)?),
+        ("sourcepackage", json!(u8::from(m.sourcepackage))),
+        ("buildtime", json!(m.buildtime)),
+        ("buildhost", json!(m.buildhost)),
+        ("packager", json!(m.packager)),
+        ("packager_email", json!(m.packager_email)),
+        ("license", json!(m.license)),
+        ("group", json!(m.group)),
+        ("summary", json!(m.summary)),
+        ("url", json!(m.url)),
+        ("vendor", json!(m.vendor)),
+        ("distribution", json!(m.distribution)),
+        ("rpmversion", json!(m.rpmversion)),
+        // Undefined for build times before 2001-09-09; shown as null rather than failing.
+        ("pkg_hash", json!(h.pkg_hash().ok())),
+        ("sha1header", hex_or_null(&m.sha1header)),
+        ("sigmd5", hex_or_null(&m.sigmd5)),
+        ("size", json!(m.size)),
+        ("archivesize", json!(m.archivesize)),
+        ("filesize", json!(filesize)),
+        ("file_count", json!(h.file_count()?)),
+    ];
     for (kind, key) in [
         (DepKind::Require, "requires"),
         (DepKind::Provide, "provides"),

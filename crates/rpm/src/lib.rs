@@ -7,6 +7,8 @@
 
 pub mod apt;
 pub mod error;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod header;
 pub mod identity;
 pub mod meta;
