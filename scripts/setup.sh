@@ -10,7 +10,7 @@ home=${ALTREPODB_HOME:-${XDG_DATA_HOME:-$HOME/.local/share}/altrepodb}
 say() { printf 'setup: %s\n' "$*"; }
 
 # --- 1. system packages ---------------------------------------------------------------------
-apt_packages=(rpm cpio xz-utils zstd python3-venv rabbitmq-server)
+apt_packages=(rpm cpio xz-utils zstd time python3-venv rabbitmq-server)
 missing=()
 for p in "${apt_packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

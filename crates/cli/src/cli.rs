@@ -42,6 +42,9 @@ pub enum Command {
         #[command(subcommand)]
         action: RpmAction,
     },
+    /// Floors for the benchmarks.
+    #[command(hide = true, subcommand)]
+    Bench(BenchAction),
     /// Print the original tool names this binary answers to (used by the set-up script).
     #[command(hide = true)]
     Aliases,
@@ -59,6 +62,13 @@ pub enum DbAction {
     /// Print the live schema as a manifest (what `db check` compares against).
     #[command(hide = true)]
     Manifest(CommonArgs),
+}
+
+/// `altrepodb bench …`
+#[derive(Debug, Subcommand)]
+pub enum BenchAction {
+    /// Read every RPM's header bytes once (the floor of a repository load).
+    ReadHeaders(crate::cmd::bench::ReadHeadersArgs),
 }
 
 /// `altrepodb repo …`

@@ -17,7 +17,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
-use crate::cli::{Cli, Command, DbAction, RepoAction, RpmAction};
+use crate::cli::{BenchAction, Cli, Command, DbAction, RepoAction, RpmAction};
 
 /// Exit code of a command or alias that this version cannot run.
 pub const EXIT_UNAVAILABLE: i32 = 2;
@@ -87,6 +87,7 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Rpm { action } => match action {
             RpmAction::Show(a) => rpm_show::run(&a),
         },
+        Command::Bench(BenchAction::ReadHeaders(a)) => cmd::bench::read_headers(&a),
         Command::Aliases => {
             println!("{}", aliases::ALIASES.join("\n"));
             Ok(0)

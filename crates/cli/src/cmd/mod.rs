@@ -1,5 +1,6 @@
 //! One module per subcommand; shared set-up lives here.
 
+pub mod bench;
 pub mod db;
 pub mod repo;
 pub mod server;
