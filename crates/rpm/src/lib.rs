@@ -7,6 +7,7 @@
 
 pub mod apt;
 pub mod error;
+pub mod evr;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod header;
@@ -21,3 +22,5 @@ pub use header::{text, Entry, EntryType, Header, StrArray, U32Array, U64Array};
 pub use identity::{mmhash, murmur3_x64_128, murmur3_x86_32, pkg_hash, PkgHashError};
 pub use package::{read_package_bytes, Lead, Package};
 pub use tags::{AnyTag, SigTag, Tag, TagKind};
+
+pub use evr::{rpmvercmp, Evr};
