@@ -6,6 +6,7 @@
 #![deny(missing_docs)]
 
 pub mod apt;
+pub mod digest;
 pub mod error;
 pub mod evr;
 #[doc(hidden)]
@@ -23,4 +24,5 @@ pub use identity::{mmhash, murmur3_x64_128, murmur3_x86_32, pkg_hash, PkgHashErr
 pub use package::{read_package_bytes, Lead, Package};
 pub use tags::{AnyTag, SigTag, Tag, TagKind};
 
+pub use digest::{digest_bytes, digest_file, DigestAlgo, Digests};
 pub use evr::{rpmvercmp, Evr};
