@@ -6,6 +6,7 @@
 #![deny(missing_docs)]
 
 pub mod apt;
+pub mod cpio;
 pub mod digest;
 pub mod error;
 pub mod evr;
@@ -15,6 +16,7 @@ pub mod header;
 pub mod identity;
 pub mod meta;
 pub mod package;
+pub mod payload;
 pub mod tags;
 
 pub use apt::{apt_headers, AptHeaders};
@@ -26,3 +28,4 @@ pub use tags::{AnyTag, SigTag, Tag, TagKind};
 
 pub use digest::{digest_bytes, digest_file, DigestAlgo, Digests};
 pub use evr::{rpmvercmp, Evr};
+pub use payload::{extract_spec, Compression, SpecFile};
