@@ -18,6 +18,7 @@ pub mod meta;
 pub mod package;
 pub mod payload;
 pub mod tags;
+pub mod writer;
 
 pub use apt::{apt_headers, AptHeaders};
 pub use error::{Error, Result};
@@ -29,3 +30,4 @@ pub use tags::{AnyTag, SigTag, Tag, TagKind};
 pub use digest::{digest_bytes, digest_file, DigestAlgo, Digests};
 pub use evr::{rpmvercmp, Evr};
 pub use payload::{extract_spec, Compression, SpecFile};
+pub use writer::{BuiltPackage, HeaderWriter, PackageBuilder, TagValue};
