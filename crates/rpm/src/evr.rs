@@ -196,10 +196,12 @@ impl Evr {
         self.epoch_or_zero()
             .cmp(&other.epoch_or_zero())
             .then_with(|| rpmvercmp(&self.version, &other.version))
-            .then_with(|| match (self.release.as_deref(), other.release.as_deref()) {
-                (Some(a), Some(b)) if !a.is_empty() && !b.is_empty() => rpmvercmp(a, b),
-                _ => Ordering::Equal,
-            })
+            .then_with(
+                || match (self.release.as_deref(), other.release.as_deref()) {
+                    (Some(a), Some(b)) if !a.is_empty() && !b.is_empty() => rpmvercmp(a, b),
+                    _ => Ordering::Equal,
+                },
+            )
     }
 }
 
