@@ -1646,6 +1646,9 @@ def main(argv=None):
     while not state.stop_event.wait(0.5):
         if args.idle_exit and state.idle_for() >= args.idle_exit:
             state.request_stop("idle for %g s" % args.idle_exit)
+        if not serve.is_alive():
+            log.error("the HTTP serving thread died")
+            state.request_stop("serving thread died")
 
     log.info("stopping (%s)", state.stop_reason)
     server.shutdown()

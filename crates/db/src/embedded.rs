@@ -31,6 +31,7 @@ use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::atomic::{AtomicI32, Ordering};
+use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use thiserror::Error;
@@ -57,7 +58,8 @@ pub struct EmbeddedOptions {
     pub home: PathBuf,
     /// The Python interpreter; `None`: `$ALTREPODB_PYTHON`, else `home/venv/bin/python`.
     pub python: Option<PathBuf>,
-    /// Seconds without requests after which the server exits; 0 = never.
+    /// Seconds without requests after which a server we start exits; 0 = never. Live
+    /// [`EmbeddedServer`] handles ping it, so it only counts once no process holds one.
     pub idle_exit_secs: u64,
     /// Port to listen on; `None` picks a free one.
     pub port: Option<u16>,
@@ -233,11 +235,17 @@ fn io_err<'a>(
 }
 
 /// A running embedded server: ours (we spawned it) or one found via `home/server.port`.
+///
+/// While the handle lives, a background thread pings the server often enough that its idle
+/// exit cannot fire under a command that is busy elsewhere (parsing, say) between requests;
+/// once the handle is dropped, the idle timer runs again, so the next command can still reuse
+/// the server for `idle_exit_secs`.
 #[derive(Debug)]
 pub struct EmbeddedServer {
     port: u16,
     child: Option<Child>,
     log: PathBuf,
+    _keepalive: Option<KeepAlive>,
 }
 
 impl EmbeddedServer {
@@ -248,24 +256,16 @@ impl EmbeddedServer {
     /// server, not several), detached from our process group, with `--idle-exit
     /// opts.idle_exit_secs`; this returns once it answers `/ping` (at most ~30 s).
     pub fn ensure_running(opts: &EmbeddedOptions) -> Result<EmbeddedServer, EmbeddedError> {
-        let log = opts.log_file();
         if let Some(port) = running_port(opts) {
-            return Ok(EmbeddedServer {
-                port,
-                child: None,
-                log,
-            });
+            return Ok(EmbeddedServer::new(opts, port, None));
         }
         let (python, script) = prepare(opts)?;
         let _lock = HomeLock::acquire(&opts.home.join("server.lock"))?;
         // Someone may have started it while we waited for the lock.
         if let Some(port) = running_port(opts) {
-            return Ok(EmbeddedServer {
-                port,
-                child: None,
-                log,
-            });
+            return Ok(EmbeddedServer::new(opts, port, None));
         }
+        let log = opts.log_file();
         let mut cmd = server_command(opts, &python, &script, opts.port.unwrap_or(0), "127.0.0.1")?;
         // SAFETY: setsid is async-signal-safe and touches no memory of the parent; detaching puts
         // the server in its own session, so a terminal's Ctrl-C or hang-up aimed at this command
@@ -281,11 +281,16 @@ impl EmbeddedServer {
         let log_start = log_len(&log);
         let child = spawn(&mut cmd, &python)?;
         let (child, port) = wait_ready(child, opts, &python, log_start)?;
-        Ok(EmbeddedServer {
+        Ok(EmbeddedServer::new(opts, port, Some(child)))
+    }
+
+    fn new(opts: &EmbeddedOptions, port: u16, child: Option<Child>) -> EmbeddedServer {
+        EmbeddedServer {
             port,
-            child: Some(child),
-            log,
-        })
+            child,
+            log: opts.log_file(),
+            _keepalive: KeepAlive::start(port, opts.idle_exit_secs),
+        }
     }
 
     /// `http://127.0.0.1:PORT`.
@@ -313,6 +318,7 @@ impl EmbeddedServer {
     /// A server found running is left alone (it may serve other commands): `Ok(())`. A server
     /// that already exited on its own counts as stopped.
     pub fn stop(mut self) -> Result<(), EmbeddedError> {
+        self._keepalive = None;
         let Some(mut child) = self.child.take() else {
             return Ok(());
         };
@@ -410,9 +416,54 @@ impl EmbeddedServer {
 
 impl Drop for EmbeddedServer {
     fn drop(&mut self) {
-        // Reap the child if it already exited (idle exit); a live one keeps running detached.
-        if let Some(child) = &mut self.child {
-            let _ = child.try_wait();
+        // A live server keeps running detached (idle exit ends it). Reap it when it exits, so a
+        // long-lived process that started it is not left with a zombie.
+        if let Some(mut child) = self.child.take() {
+            if let Ok(None) = child.try_wait() {
+                let _ = std::thread::Builder::new()
+                    .name("embedded-reaper".into())
+                    .spawn(move || {
+                        let _ = child.wait();
+                    });
+            }
+        }
+    }
+}
+
+/// Pings the server every third of its idle-exit time until dropped.
+#[derive(Debug)]
+struct KeepAlive {
+    stop: Option<mpsc::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl KeepAlive {
+    fn start(port: u16, idle_exit_secs: u64) -> Option<KeepAlive> {
+        if idle_exit_secs == 0 {
+            return None;
+        }
+        let every = Duration::from_millis((idle_exit_secs * 1000 / 3).max(500));
+        let (stop, stopped) = mpsc::channel::<()>();
+        let thread = std::thread::Builder::new()
+            .name("embedded-keepalive".into())
+            .spawn(move || {
+                while let Err(mpsc::RecvTimeoutError::Timeout) = stopped.recv_timeout(every) {
+                    ping(port);
+                }
+            })
+            .ok()?;
+        Some(KeepAlive {
+            stop: Some(stop),
+            thread: Some(thread),
+        })
+    }
+}
+
+impl Drop for KeepAlive {
+    fn drop(&mut self) {
+        drop(self.stop.take()); // wakes the thread at once
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
         }
     }
 }

@@ -870,11 +870,23 @@ fn concurrent_launchers_share_one_server_which_exits_when_idle() {
     );
     let port = servers[0].port();
     assert!(servers.iter().all(|s| s.port() == port));
+    let pid = servers
+        .iter()
+        .find_map(EmbeddedServer::pid)
+        .expect("our pid");
 
-    // Idle exit: no requests for 2 s, then it stops by itself and cleans up.
+    // While handles live, their keep-alive pings hold off the idle exit.
+    std::thread::sleep(std::time::Duration::from_secs(5));
+    assert!(
+        opts.port_file().exists(),
+        "idle exit fired under live handles"
+    );
+
+    // Without handles: no requests for 2 s, then it stops by itself and cleans up.
+    drop(servers);
     let started = std::time::Instant::now();
-    // (Only look at the port file: a /ping would count as activity.)
-    while opts.port_file().exists() {
+    // (Only look at files and /proc: a /ping would count as activity.)
+    while opts.port_file().exists() || std::path::Path::new(&format!("/proc/{pid}")).exists() {
         assert!(
             started.elapsed().as_secs() < 20,
             "server did not exit when idle"
@@ -882,15 +894,15 @@ fn concurrent_launchers_share_one_server_which_exits_when_idle() {
         std::thread::sleep(std::time::Duration::from_millis(200));
     }
     assert!(!ping(port));
-    for server in servers {
-        server
-            .stop()
-            .expect("an idle-exited server counts as stopped");
-    }
     assert!(!opts.pid_file().exists());
     let log = std::fs::read_to_string(opts.log_file()).expect("server.log");
     assert!(
         log.contains("stopping (idle for 2 s)") && log.contains("stopped"),
         "{log}"
     );
+
+    // The next command starts a fresh one on the same data.
+    let again = EmbeddedServer::ensure_running(&opts).expect("start again");
+    assert!(again.started_by_us());
+    again.stop().expect("stop");
 }
