@@ -1469,9 +1469,7 @@ class Handler(BaseHTTPRequestHandler):
 def _slices(data):
     view = memoryview(data)
     for off in range(0, len(view), IO_CHUNK):
-        yield bytes(view[off:off + IO_CHUNK])
-    if not len(view):
-        return
+        yield view[off:off + IO_CHUNK]
 
 
 def _compressed_stream(pieces, encoding):
