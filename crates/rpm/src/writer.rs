@@ -1025,7 +1025,7 @@ impl BuiltPackage {
 /// main header, only `rpmlib(PayloadIsLzma)` required, RPMVERSION `4.0.4`, self-provide
 /// `N = [E:]V-R`; plus build time 1700000000, build host `localhost`, OS `linux`, group
 /// `Other`, license `GPL`, summary = name, description = summary, every file owned by
-/// root:root with mtime = build time, FILECLASS/CLASSDICT written.
+/// root:root with mtime = build time, no FILECLASS/CLASSDICT.
 #[derive(Debug, Clone)]
 pub struct PackageBuilder {
     name: String,
@@ -1115,7 +1115,7 @@ impl PackageBuilder {
             auto_rpmlib: true,
             rpmlib_style: RpmlibStyle::Alt,
             self_provide: true,
-            file_classes: true,
+            file_classes: false,
             archive_size_in: ArchiveSizeIn::MainHeader,
             sha256_sig: false,
             archnum: None,
@@ -1307,7 +1307,7 @@ impl PackageBuilder {
         self.self_provide = on;
         self
     }
-    /// Whether to write FILECLASS + CLASSDICT (default on).
+    /// Whether to write FILECLASS + CLASSDICT (default off: ALT's packages have none).
     pub fn file_classes(mut self, on: bool) -> Self {
         self.file_classes = on;
         self

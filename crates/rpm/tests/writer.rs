@@ -280,6 +280,7 @@ fn every_file_type() {
     let pkg = PackageBuilder::new("kinds", "1", "alt1", "x86_64")
         .buildtime(day(10))
         .rpmlib_style(RpmlibStyle::Upstream)
+        .file_classes(true)
         .file_digest(FileDigest::Md5)
         .files([
             FileSpec::dir("/etc/kinds")
