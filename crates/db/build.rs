@@ -22,6 +22,7 @@ fn main() {
         ));
     }
     out.push_str("];\n");
-    let dest = Path::new(&env::var("OUT_DIR").expect("OUT_DIR is set by cargo")).join("schema_files.rs");
+    let dest =
+        Path::new(&env::var("OUT_DIR").expect("OUT_DIR is set by cargo")).join("schema_files.rs");
     fs::write(dest, out).expect("write schema_files.rs");
 }

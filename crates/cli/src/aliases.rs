@@ -55,7 +55,10 @@ pub struct OrigDbArgs {
 
 /// `repo_loader pkgset path [-t TAG] [-w N] [-v] [-A DATE] [-F]`
 #[derive(Debug, Parser)]
-#[command(name = "repo_loader", about = "Load repository structure into database")]
+#[command(
+    name = "repo_loader",
+    about = "Load repository structure into database"
+)]
 pub struct RepoLoaderArgs {
     /// Repository name.
     pub pkgset: String,
@@ -147,7 +150,11 @@ pub struct ImageMetaArgs {
 
 /// `image_loader path --edition … --type tar|img|qcow …`
 #[derive(Debug, Parser)]
-#[command(name = "image_loader", about = "Load image file into database", disable_version_flag = true)]
+#[command(
+    name = "image_loader",
+    about = "Load image file into database",
+    disable_version_flag = true
+)]
 pub struct ImageLoaderArgs {
     /// Path to image file.
     pub path: PathBuf,
@@ -164,7 +171,11 @@ pub struct ImageLoaderArgs {
 
 /// `iso_loader path --edition … `
 #[derive(Debug, Parser)]
-#[command(name = "iso_loader", about = "Load ISO image into database", disable_version_flag = true)]
+#[command(
+    name = "iso_loader",
+    about = "Load ISO image into database",
+    disable_version_flag = true
+)]
 pub struct IsoLoaderArgs {
     /// Path to ISO image file.
     pub path: PathBuf,
@@ -178,7 +189,10 @@ pub struct IsoLoaderArgs {
 
 /// `package_loader file [-F] [-f]`
 #[derive(Debug, Parser)]
-#[command(name = "package_loader", about = "Load a single source RPM into database")]
+#[command(
+    name = "package_loader",
+    about = "Load a single source RPM into database"
+)]
 pub struct PackageLoaderArgs {
     /// Source RPM file.
     pub file: PathBuf,
@@ -227,7 +241,10 @@ pub struct SpdxLoaderArgs {
 
 /// `task_cleaner path [-t ID] [-x]`
 #[derive(Debug, Parser)]
-#[command(name = "task_cleaner", about = "Mark tasks that vanished from the task tree as DELETED")]
+#[command(
+    name = "task_cleaner",
+    about = "Mark tasks that vanished from the task tree as DELETED"
+)]
 pub struct TaskCleanerArgs {
     /// Tasks root directory.
     pub path: PathBuf,
@@ -244,7 +261,10 @@ pub struct TaskCleanerArgs {
 
 /// `repodb_amqpfire -c FILE -s SERVICE [-p PARAMS…]`
 #[derive(Debug, Parser)]
-#[command(name = "repodb_amqpfire", about = "Publish a trigger message to an uploader service")]
+#[command(
+    name = "repodb_amqpfire",
+    about = "Publish a trigger message to an uploader service"
+)]
 pub struct AmqpfireArgs {
     /// Configuration file (JSON).
     #[arg(short = 'c', long = "config", required = true)]
@@ -265,10 +285,18 @@ pub struct AmqpfireArgs {
 #[command(name = "altrepod", about = "ALTRepo DB upload daemon")]
 pub struct DaemonArgs {
     /// Daemon configuration (JSON).
-    #[arg(short = 'c', long = "config", default_value = "/etc/uploaderd/config.json")]
+    #[arg(
+        short = 'c',
+        long = "config",
+        default_value = "/etc/uploaderd/config.json"
+    )]
     pub config: PathBuf,
     /// Services configuration directory.
-    #[arg(short = 's', long = "service-dir", default_value = "/etc/uploaderd/services.d/")]
+    #[arg(
+        short = 's',
+        long = "service-dir",
+        default_value = "/etc/uploaderd/services.d/"
+    )]
     pub service_dir: PathBuf,
     /// Debug logging.
     #[arg(short = 'D', long = "debug")]
@@ -319,19 +347,46 @@ pub fn run(name: &str, args: Vec<OsString>) -> Option<i32> {
     }
     // What `altrepodb` subcommand will take over each tool once its loader exists.
     let (parsed, successor): (Result<(), clap::Error>, &str) = match name {
-        "task_loader" => (TaskLoaderArgs::try_parse_from(&args).map(drop), "altrepodb task load"),
-        "image_loader" => (ImageLoaderArgs::try_parse_from(&args).map(drop), "altrepodb image load"),
-        "iso_loader" => (IsoLoaderArgs::try_parse_from(&args).map(drop), "altrepodb image load"),
-        "package_loader" => (PackageLoaderArgs::try_parse_from(&args).map(drop), "altrepodb package load"),
-        "acl_loader" => (AclLoaderArgs::try_parse_from(&args).map(drop), "altrepodb acl load"),
+        "task_loader" => (
+            TaskLoaderArgs::try_parse_from(&args).map(drop),
+            "altrepodb task load",
+        ),
+        "image_loader" => (
+            ImageLoaderArgs::try_parse_from(&args).map(drop),
+            "altrepodb image load",
+        ),
+        "iso_loader" => (
+            IsoLoaderArgs::try_parse_from(&args).map(drop),
+            "altrepodb image load",
+        ),
+        "package_loader" => (
+            PackageLoaderArgs::try_parse_from(&args).map(drop),
+            "altrepodb package load",
+        ),
+        "acl_loader" => (
+            AclLoaderArgs::try_parse_from(&args).map(drop),
+            "altrepodb acl load",
+        ),
         "beehive_loader" | "bugzilla_loader" | "repocop_loader" | "watch_loader" => (
             FeedLoaderArgs::try_parse_from(&args).map(drop),
             "altrepodb feed",
         ),
-        "spdx_loader" => (SpdxLoaderArgs::try_parse_from(&args).map(drop), "altrepodb spdx load"),
-        "task_cleaner" => (TaskCleanerArgs::try_parse_from(&args).map(drop), "altrepodb task clean"),
-        "repodb_amqpfire" => (AmqpfireArgs::try_parse_from(&args).map(drop), "altrepodb amqpfire"),
-        "altrepod" | "uploaderd" => (DaemonArgs::try_parse_from(&args).map(drop), "altrepodb daemon"),
+        "spdx_loader" => (
+            SpdxLoaderArgs::try_parse_from(&args).map(drop),
+            "altrepodb spdx load",
+        ),
+        "task_cleaner" => (
+            TaskCleanerArgs::try_parse_from(&args).map(drop),
+            "altrepodb task clean",
+        ),
+        "repodb_amqpfire" => (
+            AmqpfireArgs::try_parse_from(&args).map(drop),
+            "altrepodb amqpfire",
+        ),
+        "altrepod" | "uploaderd" => (
+            DaemonArgs::try_parse_from(&args).map(drop),
+            "altrepodb daemon",
+        ),
         _ => return None,
     };
     if let Err(err) = parsed {
@@ -367,8 +422,29 @@ mod tests {
     #[test]
     fn repo_loader_takes_the_original_options() {
         let a = RepoLoaderArgs::try_parse_from([
-            "repo_loader", "Sisyphus", "/repo", "-t", "tag", "-w", "8", "-A", "2024-03-01", "-F", "-c",
-            "config.ini", "-s", "host", "-p", "8123", "-u", "user", "-P", "pw", "-d", "repodb", "-D",
+            "repo_loader",
+            "Sisyphus",
+            "/repo",
+            "-t",
+            "tag",
+            "-w",
+            "8",
+            "-A",
+            "2024-03-01",
+            "-F",
+            "-c",
+            "config.ini",
+            "-s",
+            "host",
+            "-p",
+            "8123",
+            "-u",
+            "user",
+            "-P",
+            "pw",
+            "-d",
+            "repodb",
+            "-D",
         ])
         .unwrap();
         assert_eq!(a.pkgset, "Sisyphus");
@@ -381,14 +457,23 @@ mod tests {
     #[test]
     fn task_cleaner_rejects_zero_id() {
         assert!(TaskCleanerArgs::try_parse_from(["task_cleaner", "/tasks", "-t", "0"]).is_err());
-        assert!(TaskCleanerArgs::try_parse_from(["task_cleaner", "/tasks", "-t", "5", "-x"]).is_ok());
+        assert!(
+            TaskCleanerArgs::try_parse_from(["task_cleaner", "/tasks", "-t", "5", "-x"]).is_ok()
+        );
     }
 
     #[test]
     fn amqpfire_requires_config_and_service() {
         assert!(AmqpfireArgs::try_parse_from(["repodb_amqpfire", "-s", "repo"]).is_err());
         let a = AmqpfireArgs::try_parse_from([
-            "repodb_amqpfire", "-c", "f.json", "-s", "repo", "-p", "p10", "2024-03-01",
+            "repodb_amqpfire",
+            "-c",
+            "f.json",
+            "-s",
+            "repo",
+            "-p",
+            "p10",
+            "2024-03-01",
         ])
         .unwrap();
         assert_eq!(a.params, ["p10", "2024-03-01"]);

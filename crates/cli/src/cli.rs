@@ -89,7 +89,12 @@ pub enum RpmAction {
 #[derive(Debug, Clone, Args, Default)]
 pub struct CommonArgs {
     /// Configuration file (INI; sections DEFAULT, LOGGING, DATABASE).
-    #[arg(short = 'c', long = "config", env = "ALTREPODB_CONFIG", value_name = "FILE")]
+    #[arg(
+        short = 'c',
+        long = "config",
+        env = "ALTREPODB_CONFIG",
+        value_name = "FILE"
+    )]
     pub config: Option<PathBuf>,
     /// ClickHouse database name.
     #[arg(short = 'd', long = "dbname")]

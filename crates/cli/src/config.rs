@@ -50,7 +50,6 @@ impl IniConfig {
     pub fn get_bool(&self, section: &str, key: &str) -> Option<bool> {
         parse_bool(&self.get(section, key)?)
     }
-
 }
 
 /// configparser's boolean words.
@@ -166,7 +165,9 @@ mod tests {
 
     #[test]
     fn cli_beats_file() {
-        let c = ini("[DATABASE]\ndbname = repodb\nhost = filehost\nport = 8123\nuser = u\npassword = p\n");
+        let c = ini(
+            "[DATABASE]\ndbname = repodb\nhost = filehost\nport = 8123\nuser = u\npassword = p\n",
+        );
         let cli = DbOverrides {
             host: Some("clihost".into()),
             ..Default::default()

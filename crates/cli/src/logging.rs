@@ -71,7 +71,12 @@ pub fn log_file_path(dir: &Path, name: &str, tag: Option<&str>, date: &str) -> P
 }
 
 /// Starts logging for tool `name`; `tag` and `date` name the log file.
-pub fn init(settings: &LogSettings, name: &str, tag: Option<&str>, date: Option<&str>) -> Result<()> {
+pub fn init(
+    settings: &LogSettings,
+    name: &str,
+    tag: Option<&str>,
+    date: Option<&str>,
+) -> Result<()> {
     let default = if settings.debug { "debug" } else { "info" };
     // Our crates log at the chosen level; dependencies only warnings unless RUST_LOG says otherwise.
     let filter = || {
@@ -84,7 +89,10 @@ pub fn init(settings: &LogSettings, name: &str, tag: Option<&str>, date: Option<
     let mut layers: Vec<Box<dyn Layer<_> + Send + Sync>> = Vec::new();
     if settings.to_console {
         let layer = match settings.format {
-            LogFormat::Text => LineLayer::new(ConsoleSink, |e: &Record| format!("{}: {}", asctime(), e.message_with_fields())).boxed(),
+            LogFormat::Text => LineLayer::new(ConsoleSink, |e: &Record| {
+                format!("{}: {}", asctime(), e.message_with_fields())
+            })
+            .boxed(),
             LogFormat::Json => LineLayer::new(ConsoleSink, |e: &Record| e.to_json()).boxed(),
         };
         layers.push(layer.with_filter(filter()).boxed());
@@ -92,7 +100,8 @@ pub fn init(settings: &LogSettings, name: &str, tag: Option<&str>, date: Option<
     if settings.to_file {
         let home = std::env::var("HOME").unwrap_or_else(|_| ".".into());
         let dir = PathBuf::from(home).join("altrepodb");
-        std::fs::create_dir_all(&dir).with_context(|| format!("cannot create log directory {}", dir.display()))?;
+        std::fs::create_dir_all(&dir)
+            .with_context(|| format!("cannot create log directory {}", dir.display()))?;
         let today = today();
         let path = log_file_path(&dir, name, tag, date.unwrap_or(&today));
         let sink = RotatingFile::open(&path)?;
@@ -113,7 +122,12 @@ pub fn init(settings: &LogSettings, name: &str, tag: Option<&str>, date: Option<
         let sink = SyslogSink::connect(&settings.syslog_ident)?;
         let logger = format!("altrepodb.{name}");
         let layer = LineLayer::new(sink, move |e: &Record| {
-            format!(": {:<9}{}: {}", e.level.as_str(), logger, e.message_with_fields())
+            format!(
+                ": {:<9}{}: {}",
+                e.level.as_str(),
+                logger,
+                e.message_with_fields()
+            )
         });
         layers.push(layer.with_filter(filter()).boxed());
     }
@@ -138,7 +152,12 @@ fn asctime() -> String {
 /// Today's date as `YYYY-MM-DD` (local time).
 pub fn today() -> String {
     let now = time::OffsetDateTime::now_local().unwrap_or_else(|_| time::OffsetDateTime::now_utc());
-    format!("{:04}-{:02}-{:02}", now.year(), u8::from(now.month()), now.day())
+    format!(
+        "{:04}-{:02}-{:02}",
+        now.year(),
+        u8::from(now.month()),
+        now.day()
+    )
 }
 
 /// One event, flattened for the line formatters.
@@ -184,7 +203,8 @@ impl Visit for FieldVisitor {
         if field.name() == "message" {
             self.message = value.to_owned();
         } else {
-            self.fields.push((field.name().to_owned(), value.to_owned()));
+            self.fields
+                .push((field.name().to_owned(), value.to_owned()));
         }
     }
 
@@ -192,7 +212,8 @@ impl Visit for FieldVisitor {
         if field.name() == "message" {
             self.message = format!("{value:?}");
         } else {
-            self.fields.push((field.name().to_owned(), format!("{value:?}")));
+            self.fields
+                .push((field.name().to_owned(), format!("{value:?}")));
         }
     }
 }
@@ -243,13 +264,18 @@ impl RotatingFile {
             }
         }
         std::fs::rename(&self.path, format!("{}.1", self.path.display()))?;
-        OpenOptions::new().create(true).append(true).open(&self.path)
+        OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&self.path)
     }
 }
 
 impl LineSink for RotatingFile {
     fn write_line(&self, _level: Level, line: &str) {
-        let Ok(mut guard) = self.file.lock() else { return };
+        let Ok(mut guard) = self.file.lock() else {
+            return;
+        };
         let needed = line.len() as u64 + 1;
         if guard.1 + needed > ROTATE_BYTES && guard.1 > 0 {
             if let Ok(f) = self.rotate() {

@@ -27,8 +27,10 @@ pub fn suspend<R>(f: impl FnOnce() -> R) -> R {
 pub fn bar(phase: &str, len: u64) -> ProgressBar {
     let pb = multi().add(ProgressBar::new(len));
     pb.set_style(
-        ProgressStyle::with_template("{prefix:>12} [{elapsed_precise}] {wide_bar} {pos}/{len} ({per_sec}, eta {eta})")
-            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+        ProgressStyle::with_template(
+            "{prefix:>12} [{elapsed_precise}] {wide_bar} {pos}/{len} ({per_sec}, eta {eta})",
+        )
+        .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
     pb.set_prefix(phase.to_owned());
     // indicatif draws at most 20 times a second; a short phase finishing within the first

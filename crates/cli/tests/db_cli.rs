@@ -94,7 +94,10 @@ fn init_is_idempotent_and_check_is_clean() {
     assert!(second.contains("0 schema files recorded"), "{second}");
     assert!(second.contains("0 license aliases added"), "{second}");
     assert_eq!(before, snapshot(&h), "second init changed the schema");
-    assert_eq!(rows_before, h.ok(&["sql", "SELECT count() FROM LicenseAliases"]));
+    assert_eq!(
+        rows_before,
+        h.ok(&["sql", "SELECT count() FROM LicenseAliases"])
+    );
     assert!(rows_before.trim().parse::<u64>().unwrap() >= 100);
 
     let check = h.ok(&["db", "check"]);
@@ -113,7 +116,10 @@ fn check_detects_dropped_table_and_changed_type() {
     assert_eq!(out.status.code(), Some(1));
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("missing object RepositoryStatus"), "{text}");
-    assert!(text.contains("column Bugzilla.bz_status: expected LowCardinality(String), found String"), "{text}");
+    assert!(
+        text.contains("column Bugzilla.bz_status: expected LowCardinality(String), found String"),
+        "{text}"
+    );
 }
 
 #[test]
@@ -130,7 +136,10 @@ fn sql_formats() {
     assert_eq!(err.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&err.stderr);
     assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
-    assert!(stderr.contains("60") || stderr.contains("UNKNOWN_TABLE"), "{stderr}");
+    assert!(
+        stderr.contains("60") || stderr.contains("UNKNOWN_TABLE"),
+        "{stderr}"
+    );
 }
 
 fn assert_one_line_exit_2(out: &Output, needle: &str) {
@@ -151,17 +160,41 @@ fn connection_errors_are_one_line_and_exit_2() {
     assert_one_line_exit_2(&out, "port 9000 is ClickHouse's native TCP protocol");
     // Same through config.ini, as an unchanged original config would say.
     let cfg = h.path().join("config.ini");
-    std::fs::write(&cfg, "[DATABASE]\ndbname = repodb\nhost = localhost\nport = 9000\n").unwrap();
+    std::fs::write(
+        &cfg,
+        "[DATABASE]\ndbname = repodb\nhost = localhost\nport = 9000\n",
+    )
+    .unwrap();
     let out = h.cmd(&["db", "status", "-c", cfg.to_str().unwrap()]);
     assert_one_line_exit_2(&out, "8123");
     // Wrong password against a running (embedded) server.
     h.ok(&["sql", "SELECT 1"]);
     let port = h.port();
-    let out = h.cmd(&["sql", "SELECT 1", "-s", "127.0.0.1", "-p", &port, "-u", "default", "-P", "s3cr3t-pw"]);
+    let out = h.cmd(&[
+        "sql",
+        "SELECT 1",
+        "-s",
+        "127.0.0.1",
+        "-p",
+        &port,
+        "-u",
+        "default",
+        "-P",
+        "s3cr3t-pw",
+    ]);
     assert_one_line_exit_2(&out, "rejected user 'default'");
     assert!(!String::from_utf8_lossy(&out.stderr).contains("s3cr3t-pw"));
     // A missing database.
-    let out = h.cmd(&["sql", "SELECT 1", "-s", "127.0.0.1", "-p", &port, "-d", "nosuchdb"]);
+    let out = h.cmd(&[
+        "sql",
+        "SELECT 1",
+        "-s",
+        "127.0.0.1",
+        "-p",
+        &port,
+        "-d",
+        "nosuchdb",
+    ]);
     assert_one_line_exit_2(&out, "altrepodb db init");
 }
 
@@ -170,10 +203,16 @@ fn aliases_parse_original_options_and_say_not_implemented() {
     let dir = tempfile::tempdir().unwrap();
     let link = dir.path().join("spdx_loader");
     std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_altrepodb"), &link).unwrap();
-    let out = Command::new(&link).args(["-g", "/tmp/spdx"]).output().unwrap();
+    let out = Command::new(&link)
+        .args(["-g", "/tmp/spdx"])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("not implemented yet"));
-    let out = Command::new(&link).args(["--no-such-option"]).output().unwrap();
+    let out = Command::new(&link)
+        .args(["--no-such-option"])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(2));
     let help = Command::new(&link).arg("--help").output().unwrap();
     assert!(help.status.success());

@@ -45,7 +45,10 @@ impl Home {
     }
 
     fn count(&self, sql: &str) -> u64 {
-        self.ok(&["sql", sql, "--format", "tsv"]).trim().parse().unwrap()
+        self.ok(&["sql", sql, "--format", "tsv"])
+            .trim()
+            .parse()
+            .unwrap()
     }
 }
 
@@ -86,7 +89,11 @@ fn generate(dir: &Path, sources: &str) {
         .args(["--sources", sources, "--seed", "7"])
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 #[test]
@@ -99,13 +106,25 @@ fn killed_load_is_invisible_and_a_rerun_completes_without_duplicates() {
     let clean = Home::new();
     clean.ok(&["db", "init"]);
     let summary = clean.ok(&["repo", "load", "sisyphus", path, "--date", "2024-03-01"]);
-    assert!(summary.contains("packages seen") && summary.contains("Files="), "{summary}");
+    assert!(
+        summary.contains("packages seen") && summary.contains("Files="),
+        "{summary}"
+    );
     let expected = counts(&clean);
 
     let h = Home::new();
     h.ok(&["db", "init"]);
     let mut child = h
-        .command(&["repo", "load", "sisyphus", path, "--date", "2024-03-01", "-w", "2"])
+        .command(&[
+            "repo",
+            "load",
+            "sisyphus",
+            path,
+            "--date",
+            "2024-03-01",
+            "-w",
+            "2",
+        ])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -114,7 +133,9 @@ fn killed_load_is_invisible_and_a_rerun_completes_without_duplicates() {
     let deadline = Instant::now() + Duration::from_secs(120);
     loop {
         if let Some(status) = child.try_wait().unwrap() {
-            panic!("the load finished ({status}) before it could be killed; make the snapshot bigger");
+            panic!(
+                "the load finished ({status}) before it could be killed; make the snapshot bigger"
+            );
         }
         if h.count("SELECT count() FROM Packages_buffer") > 0 {
             break;
@@ -124,11 +145,21 @@ fn killed_load_is_invisible_and_a_rerun_completes_without_duplicates() {
     }
     child.kill().unwrap();
     child.wait().unwrap();
-    assert_eq!(h.count("SELECT count() FROM PackageSetName WHERE pkgset_depth = 0"), 0);
+    assert_eq!(
+        h.count("SELECT count() FROM PackageSetName WHERE pkgset_depth = 0"),
+        0
+    );
     assert_eq!(h.count("SELECT count() FROM static_last_packages"), 0);
     let partial = h.count("SELECT count() FROM Packages_buffer");
-    let full = expected.iter().find(|(t, _)| t == "Packages_buffer").unwrap().1;
-    assert!(partial < full, "the kill came too late ({partial} of {full} packages)");
+    let full = expected
+        .iter()
+        .find(|(t, _)| t == "Packages_buffer")
+        .unwrap()
+        .1;
+    assert!(
+        partial < full,
+        "the kill came too late ({partial} of {full} packages)"
+    );
 
     // The re-run completes the job; every table matches the undisturbed load exactly.
     h.ok(&["repo", "load", "sisyphus", path, "--date", "2024-03-01"]);
@@ -144,12 +175,29 @@ fn errors_name_the_file_and_exit_non_zero() {
     let h = Home::new();
     h.ok(&["db", "init"]);
     let empty = tempfile::tempdir().unwrap();
-    let out = h.run(&["repo", "load", "p10", empty.path().to_str().unwrap(), "--date", "2024-03-01"]);
+    let out = h.run(&[
+        "repo",
+        "load",
+        "p10",
+        empty.path().to_str().unwrap(),
+        "--date",
+        "2024-03-01",
+    ]);
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("not regular repository structure root"), "{err}");
+    assert!(
+        err.contains("not regular repository structure root"),
+        "{err}"
+    );
     assert_eq!(err.trim().lines().count(), 1, "{err}");
-    let out = h.run(&["repo", "load", "p10", empty.path().to_str().unwrap(), "--date", "2024-13-01"]);
+    let out = h.run(&[
+        "repo",
+        "load",
+        "p10",
+        empty.path().to_str().unwrap(),
+        "--date",
+        "2024-13-01",
+    ]);
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("invalid date"));
 }
@@ -164,14 +212,32 @@ fn repo_loader_alias_loads_with_the_original_options() {
     let link = dir.path().join("repo_loader");
     std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_altrepodb"), &link).unwrap();
     let out = Command::new(&link)
-        .args(["Sisyphus", snap.path().to_str().unwrap(), "-A", "2024-03-01", "-t", "mytag", "-w", "2"])
+        .args([
+            "Sisyphus",
+            snap.path().to_str().unwrap(),
+            "-A",
+            "2024-03-01",
+            "-t",
+            "mytag",
+            "-w",
+            "2",
+        ])
         .env("ALTREPODB_HOME", h.0.path())
         .env("ALTREPODB_PYTHON", python())
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert_eq!(
-        h.ok(&["sql", "SELECT pkgset_nodename, pkgset_tag FROM PackageSetName WHERE pkgset_depth = 0", "--format", "tsv"]),
+        h.ok(&[
+            "sql",
+            "SELECT pkgset_nodename, pkgset_tag FROM PackageSetName WHERE pkgset_depth = 0",
+            "--format",
+            "tsv"
+        ]),
         "sisyphus\tmytag\n"
     );
     // Without --date the original crashed; here it is a clear error.

@@ -43,12 +43,13 @@ impl Db {
             }
             None => {
                 let opts = embedded.clone();
-                let server = tokio::task::spawn_blocking(move || EmbeddedServer::ensure_running(&opts))
-                    .await
-                    .map_err(|e| DbError::Unreachable {
-                        url: "embedded server".into(),
-                        reason: e.to_string(),
-                    })??;
+                let server =
+                    tokio::task::spawn_blocking(move || EmbeddedServer::ensure_running(&opts))
+                        .await
+                        .map_err(|e| DbError::Unreachable {
+                            url: "embedded server".into(),
+                            reason: e.to_string(),
+                        })??;
                 (server.url(), Some(server))
             }
         };
@@ -71,7 +72,11 @@ impl Db {
 
     async fn handshake(&self, require_database: bool) -> Result<String, DbError> {
         let probe = async {
-            let client = if require_database { &self.client } else { &self.base };
+            let client = if require_database {
+                &self.client
+            } else {
+                &self.base
+            };
             client.query("SELECT version()").fetch_one::<String>().await
         };
         match tokio::time::timeout(CONNECT_TIMEOUT, probe).await {

@@ -96,7 +96,16 @@ impl EmbeddedOptions {
         }
         match std::env::var_os("ALTREPODB_PYTHON") {
             Some(p) if !p.is_empty() => PathBuf::from(p),
-            _ => self.home.join("venv/bin/python"),
+            _ => {
+                // A home of its own (another data set) still uses the set-up's engine venv.
+                let own = self.home.join("venv/bin/python");
+                let shared = std::env::var_os("HOME")
+                    .map(|h| PathBuf::from(h).join(".local/share/altrepodb/venv/bin/python"));
+                match shared {
+                    Some(shared) if !own.exists() && shared.exists() => shared,
+                    _ => own,
+                }
+            }
         }
     }
 

@@ -154,7 +154,12 @@ pub fn created_object(stmt: &str) -> Option<&str> {
     let upper = stmt.to_ascii_uppercase();
     let pos = upper.find("IF NOT EXISTS")?;
     let head = &upper[..pos];
-    let kinds = ["CREATE TABLE ", "CREATE VIEW ", "CREATE MATERIALIZED VIEW ", "CREATE FUNCTION "];
+    let kinds = [
+        "CREATE TABLE ",
+        "CREATE VIEW ",
+        "CREATE MATERIALIZED VIEW ",
+        "CREATE FUNCTION ",
+    ];
     if !kinds.iter().any(|k| head.trim_start().starts_with(k)) {
         return None;
     }
@@ -200,7 +205,8 @@ struct MigrationRow {
 }
 
 async fn applied_files(db: &Db) -> Result<Vec<AppliedFile>, DbError> {
-    let sql = format!("SELECT version, name, checksum FROM {MIGRATIONS_TABLE} FINAL ORDER BY version");
+    let sql =
+        format!("SELECT version, name, checksum FROM {MIGRATIONS_TABLE} FINAL ORDER BY version");
     db.client()
         .query_raw(&sql)
         .fetch_all::<AppliedFile>()
@@ -337,7 +343,11 @@ pub async fn status(db: &Db) -> Result<Status, DbError> {
         .into_iter()
         .map(|a| (a.name, a.checksum))
         .collect();
-    let version = applied.iter().map(|(n, _)| file_version(n)).max().unwrap_or(0);
+    let version = applied
+        .iter()
+        .map(|(n, _)| file_version(n))
+        .max()
+        .unwrap_or(0);
     let pending = SCHEMA_FILES
         .iter()
         .filter(|(name, sql)| !applied.contains(&((*name).to_owned(), checksum(sql))))
@@ -513,7 +523,9 @@ pub async fn live_manifest(db: &Db) -> Result<Vec<ManifestEntry>, DbError> {
         .await
         .map_err(ctx)?;
     let functions = c
-        .query_raw("SELECT name FROM system.functions WHERE origin = 'SQLUserDefined' ORDER BY name")
+        .query_raw(
+            "SELECT name FROM system.functions WHERE origin = 'SQLUserDefined' ORDER BY name",
+        )
         .fetch_all::<FunctionRow>()
         .await
         .map_err(ctx)?;
@@ -591,14 +603,19 @@ impl std::fmt::Display for Difference {
             Difference::MissingObject(n) => write!(f, "missing object {n}"),
             Difference::ExtraObject(n) => write!(f, "extra object {n}"),
             Difference::ObjectMismatch { name, detail } => write!(f, "object {name}: {detail}"),
-            Difference::MissingColumn { table, column } => write!(f, "missing column {table}.{column}"),
+            Difference::MissingColumn { table, column } => {
+                write!(f, "missing column {table}.{column}")
+            }
             Difference::ExtraColumn { table, column } => write!(f, "extra column {table}.{column}"),
             Difference::ColumnType {
                 table,
                 column,
                 expected,
                 found,
-            } => write!(f, "column {table}.{column}: expected {expected}, found {found}"),
+            } => write!(
+                f,
+                "column {table}.{column}: expected {expected}, found {found}"
+            ),
             Difference::MissingFunction(n) => write!(f, "missing function {n}"),
         }
     }
@@ -618,7 +635,12 @@ pub fn compare(expected: &[ManifestEntry], live: &[ManifestEntry]) -> Vec<Differ
                     partition_key,
                 } => Some((
                     name.as_str(),
-                    (engine.as_str(), sorting_key.as_str(), primary_key.as_str(), partition_key.as_str()),
+                    (
+                        engine.as_str(),
+                        sorting_key.as_str(),
+                        primary_key.as_str(),
+                        partition_key.as_str(),
+                    ),
                 )),
                 _ => None,
             })
@@ -725,16 +747,31 @@ mod tests {
         let sql = "-- a; comment\nCREATE TABLE a (x String DEFAULT ';') ENGINE = Null;\n\n/* b; */ SELECT 'it''s;', \"q;\" ;\n;";
         let stmts = split_statements(sql);
         assert_eq!(stmts.len(), 2, "{stmts:?}");
-        assert_eq!(stmts[0], "CREATE TABLE a (x String DEFAULT ';') ENGINE = Null");
+        assert_eq!(
+            stmts[0],
+            "CREATE TABLE a (x String DEFAULT ';') ENGINE = Null"
+        );
         assert_eq!(stmts[1], "SELECT 'it''s;', \"q;\"");
     }
 
     #[test]
     fn created_object_names() {
-        assert_eq!(created_object("CREATE TABLE IF NOT EXISTS Foo\n(x UInt8)"), Some("Foo"));
-        assert_eq!(created_object("CREATE MATERIALIZED VIEW IF NOT EXISTS mv TO t AS SELECT 1"), Some("mv"));
-        assert_eq!(created_object("CREATE FUNCTION IF NOT EXISTS f AS x -> x"), Some("f"));
-        assert_eq!(created_object("CREATE TABLE IF NOT EXISTS `q`(x UInt8)"), Some("q"));
+        assert_eq!(
+            created_object("CREATE TABLE IF NOT EXISTS Foo\n(x UInt8)"),
+            Some("Foo")
+        );
+        assert_eq!(
+            created_object("CREATE MATERIALIZED VIEW IF NOT EXISTS mv TO t AS SELECT 1"),
+            Some("mv")
+        );
+        assert_eq!(
+            created_object("CREATE FUNCTION IF NOT EXISTS f AS x -> x"),
+            Some("f")
+        );
+        assert_eq!(
+            created_object("CREATE TABLE IF NOT EXISTS `q`(x UInt8)"),
+            Some("q")
+        );
         assert_eq!(created_object("INSERT INTO t SELECT 'IF NOT EXISTS'"), None);
     }
 
@@ -789,7 +826,11 @@ mod tests {
         let d = compare(&m, &changed);
         assert_eq!(d.len(), 3, "{d:?}");
         assert!(d.iter().any(|x| matches!(x, Difference::ColumnType { .. })));
-        assert!(d.iter().any(|x| matches!(x, Difference::ExtraObject(n) if n == "U")));
-        assert!(d.iter().any(|x| matches!(x, Difference::MissingFunction(n) if n == "f")));
+        assert!(d
+            .iter()
+            .any(|x| matches!(x, Difference::ExtraObject(n) if n == "U")));
+        assert!(d
+            .iter()
+            .any(|x| matches!(x, Difference::MissingFunction(n) if n == "f")));
     }
 }

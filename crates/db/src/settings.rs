@@ -73,7 +73,10 @@ impl fmt::Debug for DbSettings {
             .field("port", &self.port)
             .field("dbname", &self.dbname)
             .field("user", &self.user)
-            .field("password", &if self.password.is_empty() { "" } else { "***" })
+            .field(
+                "password",
+                &if self.password.is_empty() { "" } else { "***" },
+            )
             .field("secure", &self.secure)
             .finish()
     }

@@ -71,7 +71,10 @@ pub struct PackageRows {
 impl PackageRows {
     /// Rows this package adds, per table, for summaries and `--dry-run`.
     pub fn row_count(&self) -> usize {
-        1 + self.files.len() + self.depends.len() + self.changelog.len() + usize::from(self.specfile.is_some())
+        1 + self.files.len()
+            + self.depends.len()
+            + self.changelog.len()
+            + usize::from(self.specfile.is_some())
     }
 
     /// Sets `pkg_srcrpm_hash` (the loader knows the source package's hash).
@@ -130,7 +133,11 @@ impl From<altrepodb_rpm::Error> for BytesError {
 }
 
 /// Maps the bytes of an `.rpm` (headers, plus the payload for source packages) to rows.
-pub fn rows_from_bytes(bytes: &[u8], file_name: &str, file_size: u64) -> Result<PackageRows, BytesError> {
+pub fn rows_from_bytes(
+    bytes: &[u8],
+    file_name: &str,
+    file_size: u64,
+) -> Result<PackageRows, BytesError> {
     let pkg = Package::parse(bytes)?;
     let h = pkg.header();
     let meta = PackageMeta::from_header(h)?;
@@ -195,7 +202,11 @@ fn text(h: &Header<'_>, tag: Tag) -> Result<String, altrepodb_rpm::Error> {
 }
 
 /// The `Packages` row from the header (loader-supplied columns left at their defaults).
-pub fn package_row(h: &Header<'_>, m: &PackageMeta, pkg_hash: u64) -> Result<PackageRow, altrepodb_rpm::Error> {
+pub fn package_row(
+    h: &Header<'_>,
+    m: &PackageMeta,
+    pkg_hash: u64,
+) -> Result<PackageRow, altrepodb_rpm::Error> {
     let owned = |v: &[String]| v.to_vec();
     Ok(PackageRow {
         pkg_hash,
@@ -284,7 +295,11 @@ pub fn file_rows(h: &Header<'_>, pkg_hash: u64) -> Result<Vec<FileRow>, altrepod
             file_name: f.name,
             file_linkto: f.linkto,
             // FixedString(16): MD5 digests only; other digest algorithms do not fit.
-            file_md5: if f.md5.len() == 16 { fixed(&f.md5) } else { [0; 16] },
+            file_md5: if f.md5.len() == 16 {
+                fixed(&f.md5)
+            } else {
+                [0; 16]
+            },
             // UInt32 column: sizes past 4 GiB saturate instead of wrapping.
             file_size: u32::try_from(f.size).unwrap_or(u32::MAX),
             file_mode: f.mode,
@@ -324,5 +339,7 @@ pub fn depend_rows(h: &Header<'_>, pkg_hash: u64) -> Result<Vec<DependRow>, altr
 
 /// The base name of a path as text.
 pub fn base_name(path: &Path) -> Cow<'_, str> {
-    path.file_name().map(|n| n.to_string_lossy()).unwrap_or_default()
+    path.file_name()
+        .map(|n| n.to_string_lossy())
+        .unwrap_or_default()
 }

@@ -39,7 +39,8 @@ fn opts(path: &Path, date: &str) -> RepoLoadOptions {
 }
 
 async fn root_rows(t: &TestDb) -> u64 {
-    t.count("SELECT count() FROM PackageSetName WHERE pkgset_depth = 0").await
+    t.count("SELECT count() FROM PackageSetName WHERE pkgset_depth = 0")
+        .await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -51,7 +52,9 @@ async fn day_two_reads_only_new_packages() {
     let t = TestDb::new().await;
     let d1 = tempfile::tempdir().unwrap();
     snapshot_from_rpms(d1.path(), &day1);
-    let r1 = load_repo(t.db(), &opts(d1.path(), "2024-03-01"), Arc::new(NoObserver)).await.expect("day 1");
+    let r1 = load_repo(t.db(), &opts(d1.path(), "2024-03-01"), Arc::new(NoObserver))
+        .await
+        .expect("day 1");
     assert_eq!(r1.packages_new, 4, "{}", r1.summary());
     let packages_after_day1 = t.count("SELECT count() FROM Packages_buffer").await;
     let files_after_day1 = t.count("SELECT count() FROM Files_buffer").await;
@@ -61,38 +64,61 @@ async fn day_two_reads_only_new_packages() {
     let placed = snapshot_from_rpms(d2.path(), &all);
     // Proof that unchanged packages are not re-read: their files in the day-2 tree are
     // destroyed, while the lists still carry their original MD5 (as a real mirror would).
-    for p in placed.iter().filter(|p| day1.iter().any(|d| d.file_name().unwrap().to_string_lossy() == p.file_name)) {
+    for p in placed.iter().filter(|p| {
+        day1.iter()
+            .any(|d| d.file_name().unwrap().to_string_lossy() == p.file_name)
+    }) {
         std::fs::write(&p.path, b"not an rpm").unwrap();
         if !p.source {
-            std::fs::write(d2.path().join(&p.arch_dir).join("RPMS.classic").join(&p.file_name), b"x").unwrap();
+            std::fs::write(
+                d2.path()
+                    .join(&p.arch_dir)
+                    .join("RPMS.classic")
+                    .join(&p.file_name),
+                b"x",
+            )
+            .unwrap();
         }
     }
-    let r2 = load_repo(t.db(), &opts(d2.path(), "2024-03-02"), Arc::new(NoObserver)).await.expect("day 2");
+    let r2 = load_repo(t.db(), &opts(d2.path(), "2024-03-02"), Arc::new(NoObserver))
+        .await
+        .expect("day 2");
     assert_eq!(r2.packages_seen, 7);
     assert_eq!(r2.packages_new, 3, "{}", r2.summary());
     let mut new_names = r2.new_packages.clone();
     new_names.sort();
     assert_eq!(
         new_names,
-        ["foo-1.0-1.src.rpm", "ngircd-22-2.fc22.x86_64.rpm", "squid-helpers-7.3-alt1.x86_64.rpm"]
+        [
+            "foo-1.0-1.src.rpm",
+            "ngircd-22-2.fc22.x86_64.rpm",
+            "squid-helpers-7.3-alt1.x86_64.rpm"
+        ]
     );
-    assert_eq!(t.count("SELECT count() FROM Packages_buffer").await, packages_after_day1 + 3);
+    assert_eq!(
+        t.count("SELECT count() FROM Packages_buffer").await,
+        packages_after_day1 + 3
+    );
     assert!(t.count("SELECT count() FROM Files_buffer").await > files_after_day1);
     // Both days are visible; the branch's current state is day 2 with all 7 packages.
     assert_eq!(root_rows(&t).await, 2);
     assert_eq!(
-        t.count("SELECT count() FROM static_last_packages WHERE pkgset_name = 'p10'").await,
+        t.count("SELECT count() FROM static_last_packages WHERE pkgset_name = 'p10'")
+            .await,
         7
     );
     assert_eq!(
-        t.scalar("SELECT DISTINCT pkgset_date FROM static_last_packages WHERE pkgset_name = 'p10'").await,
+        t.scalar("SELECT DISTINCT pkgset_date FROM static_last_packages WHERE pkgset_name = 'p10'")
+            .await,
         "2024-03-02 00:00:00"
     );
     // A dry run of a third day writes nothing and finds nothing new.
     let mut dry = opts(d2.path(), "2024-03-03");
     dry.dry_run = true;
     let before = t.count("SELECT count() FROM PackageSetName").await;
-    let r3 = load_repo(t.db(), &dry, Arc::new(NoObserver)).await.expect("dry run");
+    let r3 = load_repo(t.db(), &dry, Arc::new(NoObserver))
+        .await
+        .expect("dry run");
     assert_eq!(r3.packages_new, 0);
     assert_eq!(r3.rows.get("PackageSetName"), Some(&6));
     assert_eq!(t.count("SELECT count() FROM PackageSetName").await, before);
@@ -102,7 +128,11 @@ async fn load_err(t: &TestDb, path: &Path) -> String {
     let err = load_repo(t.db(), &opts(path, "2024-03-01"), Arc::new(NoObserver))
         .await
         .expect_err("the load must fail");
-    assert_eq!(root_rows(t).await, 0, "a failed load left a visible package set");
+    assert_eq!(
+        root_rows(t).await,
+        0,
+        "a failed load left a visible package set"
+    );
     err.to_string()
 }
 
@@ -118,7 +148,11 @@ async fn bad_input_fails_cleanly_without_a_root_row() {
     let d = tempfile::tempdir().unwrap();
     let placed = snapshot_from_rpms(d.path(), &day1);
     let victim = placed.iter().find(|p| !p.source).unwrap();
-    let comp_file = d.path().join(&victim.arch_dir).join("RPMS.classic").join(&victim.file_name);
+    let comp_file = d
+        .path()
+        .join(&victim.arch_dir)
+        .join("RPMS.classic")
+        .join(&victim.file_name);
     let mut bytes = std::fs::read(&comp_file).unwrap();
     bytes.truncate(200);
     std::fs::write(&comp_file, &bytes).unwrap();
@@ -130,21 +164,40 @@ async fn bad_input_fails_cleanly_without_a_root_row() {
     let d = tempfile::tempdir().unwrap();
     let placed = snapshot_from_rpms(d.path(), &day1);
     let victim = placed.iter().find(|p| !p.source).unwrap();
-    std::fs::remove_file(d.path().join(&victim.arch_dir).join("RPMS.classic").join(&victim.file_name)).unwrap();
+    std::fs::remove_file(
+        d.path()
+            .join(&victim.arch_dir)
+            .join("RPMS.classic")
+            .join(&victim.file_name),
+    )
+    .unwrap();
     let msg = load_err(&t, d.path()).await;
-    assert!(msg.contains(&victim.file_name) && msg.contains("missing"), "{msg}");
+    assert!(
+        msg.contains(&victim.file_name) && msg.contains("missing"),
+        "{msg}"
+    );
 
     // A malformed release file.
     let d = tempfile::tempdir().unwrap();
     snapshot_from_rpms(d.path(), &day1);
-    std::fs::write(d.path().join("x86_64/base/release"), "Origin: ALT Linux Team\nno components here\n").unwrap();
+    std::fs::write(
+        d.path().join("x86_64/base/release"),
+        "Origin: ALT Linux Team\nno components here\n",
+    )
+    .unwrap();
     let msg = load_err(&t, d.path()).await;
-    assert!(msg.contains("x86_64/base/release") && msg.contains("Components"), "{msg}");
+    assert!(
+        msg.contains("x86_64/base/release") && msg.contains("Components"),
+        "{msg}"
+    );
 
     // Not a repository at all.
     let d = tempfile::tempdir().unwrap();
     let msg = load_err(&t, d.path()).await;
-    assert!(msg.contains("not regular repository structure root"), "{msg}");
+    assert!(
+        msg.contains("not regular repository structure root"),
+        "{msg}"
+    );
 
     // A truncated header list.
     let d = tempfile::tempdir().unwrap();
@@ -156,12 +209,17 @@ async fn bad_input_fails_cleanly_without_a_root_row() {
     std::io::Write::write_all(&mut enc, &raw[..raw.len() - 10]).unwrap();
     enc.finish().unwrap();
     let msg = load_err(&t, d.path()).await;
-    assert!(msg.contains("pkglist.classic.xz") && msg.contains("offset"), "{msg}");
+    assert!(
+        msg.contains("pkglist.classic.xz") && msg.contains("offset"),
+        "{msg}"
+    );
 
     // Nothing of the failed loads is visible; a good load afterwards works.
     let d = tempfile::tempdir().unwrap();
     snapshot_from_rpms(d.path(), &day1);
-    load_repo(t.db(), &opts(d.path(), "2024-03-01"), Arc::new(NoObserver)).await.expect("good load");
+    load_repo(t.db(), &opts(d.path(), "2024-03-01"), Arc::new(NoObserver))
+        .await
+        .expect("good load");
     assert_eq!(root_rows(&t).await, 1);
     assert_eq!(t.count("SELECT count() FROM static_last_packages").await, 4);
 }

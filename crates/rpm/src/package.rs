@@ -245,11 +245,12 @@ fn merge<'a>(
 /// Reads exactly the lead, signature header, padding and main header from `r` (not the
 /// payload), for [`Package::parse`].
 ///
-/// Sizes are checked against librpm's limits before anything is read, and the buffer only
-/// grows as bytes actually arrive, so a lying size field cannot make it allocate more than
-/// about twice what the stream really holds. End of stream is [`Error::Truncated`].
+/// Sizes are checked against librpm's limits before anything is read; the buffer is reserved
+/// ahead by at most 8 MiB and otherwise grows only as bytes actually arrive, so a lying size
+/// field cannot make it allocate much more than the stream really holds. End of stream is
+/// [`Error::Truncated`].
 pub fn read_package_bytes<R: Read + ?Sized>(r: &mut R) -> Result<Vec<u8>> {
-    let mut buf = Vec::with_capacity(16 * 1024);
+    let mut buf = Vec::with_capacity(4096);
     let res = (|| {
         fill(r, &mut buf, LEAD_SIZE + 16)?;
         Lead::parse(&buf).map_err(Some)?;
@@ -284,8 +285,14 @@ fn record_len_at(buf: &[u8], at: usize) -> Result<usize, Option<Error>> {
     Ok(16 + il as usize * 16 + dl as usize)
 }
 
+/// Most a size field may make [`read_package_bytes`] reserve ahead of the data (8 MiB).
+/// Real headers are smaller, so they are read with one `read` each; a lying size on a short
+/// stream costs at most this much memory.
+const MAX_PREALLOC: usize = 8 << 20;
+
 /// Appends from `r` until `buf.len() == want`; `Err(None)` on end of stream.
 fn fill<R: Read + ?Sized>(r: &mut R, buf: &mut Vec<u8>, want: usize) -> Result<(), Option<Error>> {
+    buf.reserve(want.saturating_sub(buf.len()).min(MAX_PREALLOC));
     while buf.len() < want {
         let n = (want - buf.len()) as u64;
         match (&mut *r).take(n).read_to_end(buf) {

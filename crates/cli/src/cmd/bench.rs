@@ -42,7 +42,8 @@ pub fn read_headers(args: &ReadHeadersArgs) -> Result<i32> {
     let mut bytes = 0u64;
     for f in &files {
         let mut file = File::open(f).with_context(|| format!("{}", f.display()))?;
-        let header = altrepodb_rpm::read_package_bytes(&mut file).with_context(|| format!("{}", f.display()))?;
+        let header = altrepodb_rpm::read_package_bytes(&mut file)
+            .with_context(|| format!("{}", f.display()))?;
         bytes += header.len() as u64;
     }
     println!(

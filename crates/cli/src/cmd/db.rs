@@ -16,7 +16,10 @@ pub fn init(common: &CommonArgs) -> Result<i32> {
         let started = Instant::now();
         let db = connect(&s.settings, false).await?;
         let spinner = crate::progress::spinner("schema");
-        spinner.set_message(format!("applying {} schema files", schema::SCHEMA_FILES.len()));
+        spinner.set_message(format!(
+            "applying {} schema files",
+            schema::SCHEMA_FILES.len()
+        ));
         let r = schema::init(&db).await;
         spinner.finish_and_clear();
         let r = r?;
@@ -42,12 +45,22 @@ pub fn status(common: &CommonArgs) -> Result<i32> {
         let db = connect(&s.settings, true).await?;
         let st = schema::status(&db).await?;
         let mut out = std::io::stdout().lock();
-        writeln!(out, "database: {} at {} (ClickHouse {})", db.dbname(), db.url(), db.server_version())?;
+        writeln!(
+            out,
+            "database: {} at {} (ClickHouse {})",
+            db.dbname(),
+            db.url(),
+            db.server_version()
+        )?;
         writeln!(out, "schema version: {}", st.version)?;
         if st.pending.is_empty() {
             writeln!(out, "pending schema files: none")?;
         } else {
-            writeln!(out, "pending schema files: {} (run `altrepodb db init`)", st.pending.join(", "))?;
+            writeln!(
+                out,
+                "pending schema files: {} (run `altrepodb db init`)",
+                st.pending.join(", ")
+            )?;
         }
         let total: u64 = st.by_engine.values().sum();
         writeln!(out, "objects: {total}")?;
@@ -70,10 +83,19 @@ pub fn check(common: &CommonArgs) -> Result<i32> {
             writeln!(out, "{d}")?;
         }
         if diffs.is_empty() {
-            writeln!(out, "schema of database '{}' matches: no differences", db.dbname())?;
+            writeln!(
+                out,
+                "schema of database '{}' matches: no differences",
+                db.dbname()
+            )?;
             Ok(0)
         } else {
-            writeln!(out, "{} difference(s) in database '{}'", diffs.len(), db.dbname())?;
+            writeln!(
+                out,
+                "{} difference(s) in database '{}'",
+                diffs.len(),
+                db.dbname()
+            )?;
             Ok(1)
         }
     })

@@ -28,7 +28,12 @@ pub fn setup(common: &CommonArgs, tool: &str) -> Result<Setup> {
 }
 
 /// [`setup`] with the log file's tag and date (the original names log files after them).
-pub fn setup_with(common: &CommonArgs, tool: &str, tag: Option<&str>, date: Option<&str>) -> Result<Setup> {
+pub fn setup_with(
+    common: &CommonArgs,
+    tool: &str,
+    tag: Option<&str>,
+    date: Option<&str>,
+) -> Result<Setup> {
     let ini = match &common.config {
         Some(path) => IniConfig::load(path)?,
         None => IniConfig::empty(),

@@ -78,14 +78,23 @@ impl Observer for Bars {
 
 /// Runs a repository load; prints the summary line (and the new packages with `--dry-run`).
 pub fn load(args: &RepoLoadArgs) -> Result<i32> {
-    let s = setup_with(&args.common, "repo_loader", Some(&args.pkgset.to_lowercase()), Some(&args.date))?;
-    let default_workers = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
+    let s = setup_with(
+        &args.common,
+        "repo_loader",
+        Some(&args.pkgset.to_lowercase()),
+        Some(&args.date),
+    )?;
+    let default_workers = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(2);
     let opts = RepoLoadOptions {
         pkgset: args.pkgset.clone(),
         path: args.path.clone(),
         date: args.date.clone(),
         tag: args.tag.clone(),
-        workers: args.workers.unwrap_or_else(|| workers(&s.ini, default_workers)),
+        workers: args
+            .workers
+            .unwrap_or_else(|| workers(&s.ini, default_workers)),
         force: args.force,
         dry_run: args.dry_run,
     };

@@ -13,5 +13,7 @@ pub fn run(args: &ServerArgs) -> Result<i32> {
     if let Some(data) = &args.data {
         opts.data = Some(data.clone());
     }
-    Ok(EmbeddedServer::run_foreground(&opts, &args.host, args.port)?)
+    Ok(EmbeddedServer::run_foreground(
+        &opts, &args.host, args.port,
+    )?)
 }

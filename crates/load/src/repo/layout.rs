@@ -149,7 +149,13 @@ impl Layout {
     pub fn find_binary_file(&self, name: &str) -> Option<PathBuf> {
         self.arches
             .iter()
-            .map(|a| self.root.join("files").join(&a.name).join("RPMS").join(name))
+            .map(|a| {
+                self.root
+                    .join("files")
+                    .join(&a.name)
+                    .join("RPMS")
+                    .join(name)
+            })
             .find(|p| p.is_file())
     }
 }
@@ -191,7 +197,10 @@ pub fn read_layout(root: &Path) -> Result<Layout, LayoutError> {
     if arches.is_empty() {
         return Err(LayoutError::NotARepository {
             path: root.to_owned(),
-            why: format!("none of the architecture directories {} exists", ARCHS.join(", ")),
+            why: format!(
+                "none of the architecture directories {} exists",
+                ARCHS.join(", ")
+            ),
         });
     }
     let mut layout = Layout {
@@ -358,7 +367,11 @@ mod tests {
             write_xz(&r.join(arch).join("base/pkglist.classic.xz"), "");
         }
         write_xz(&r.join("noarch/base/srclist.classic.xz"), "");
-        fs::write(r.join("files/list/task.info"), "task 12345\nbad line here\nkey value\n").unwrap();
+        fs::write(
+            r.join("files/list/task.info"),
+            "task 12345\nbad line here\nkey value\n",
+        )
+        .unwrap();
         d
     }
 
@@ -372,10 +385,16 @@ mod tests {
         assert!(l.use_blake2b);
         assert_eq!(
             l.task_info,
-            [("task".to_owned(), "12345".to_owned()), ("key".into(), "value".into())]
+            [
+                ("task".to_owned(), "12345".to_owned()),
+                ("key".into(), "value".into())
+            ]
         );
         assert_eq!(l.lists.len(), 3);
-        assert!(l.lists.iter().any(|h| h.kind == ListKind::Source && h.arch == "noarch"));
+        assert!(l
+            .lists
+            .iter()
+            .any(|h| h.kind == ListKind::Source && h.arch == "noarch"));
     }
 
     #[test]

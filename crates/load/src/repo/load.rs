@@ -149,7 +149,10 @@ const UUID_NAMESPACE: Uuid = Uuid::from_u128(0x6a1b_9f3e_2c57_4d0a_9e61_a17e_9db
 
 /// The UUID of one node of the tree of (`pkgset`, `date`).
 pub fn node_uuid(pkgset: &str, date: &str, node: &str) -> Uuid {
-    Uuid::new_v5(&UUID_NAMESPACE, format!("repo\0{pkgset}\0{date}\0{node}").as_bytes())
+    Uuid::new_v5(
+        &UUID_NAMESPACE,
+        format!("repo\0{pkgset}\0{date}\0{node}").as_bytes(),
+    )
 }
 
 #[derive(Debug, Deserialize, Row)]
@@ -298,7 +301,10 @@ impl Loader<'_> {
             .map_err(|e| self.ctx(e, "finding existing package sets"))?;
         let mut ruuids: Vec<String> = roots.into_iter().map(|r| r.u).collect();
         ruuids.push(self.root.to_string());
-        tracing::info!(trees = ruuids.len() - 1, "--force: replacing existing package sets");
+        tracing::info!(
+            trees = ruuids.len() - 1,
+            "--force: replacing existing package sets"
+        );
         let statements = [
             "OPTIMIZE TABLE PackageSet_buffer",
             "DELETE FROM PackageSet WHERE pkgset_uuid IN (SELECT pkgset_uuid FROM PackageSetName \
@@ -346,7 +352,12 @@ impl Loader<'_> {
         Ok(known)
     }
 
-    async fn existing(&self, sql: &str, hashes: &[u64], what: &str) -> Result<HashSet<u64>, RepoError> {
+    async fn existing(
+        &self,
+        sql: &str,
+        hashes: &[u64],
+        what: &str,
+    ) -> Result<HashSet<u64>, RepoError> {
         let mut out = HashSet::new();
         for chunk in hashes.chunks(LOOKUP_CHUNK) {
             let rows: Vec<HashRow> = self
@@ -436,7 +447,8 @@ impl Loader<'_> {
             return Ok(out);
         }
         self.obs.phase("packages", todo.len() as u64);
-        let (tx, mut rx) = tokio::sync::mpsc::channel::<Result<Vec<(Todo, PackageRows)>, RepoError>>(1);
+        let (tx, mut rx) =
+            tokio::sync::mpsc::channel::<Result<Vec<(Todo, PackageRows)>, RepoError>>(1);
         let workers = self.opts.workers.max(1);
         // Parsing runs on its own pool while the previous chunk is being inserted.
         let producer = std::thread::spawn(move || {
@@ -465,7 +477,10 @@ impl Loader<'_> {
             for (_, rows) in &mut chunk {
                 if rows.package.pkg_sourcepackage == 0 {
                     // Binary: link to its source package (0 when the source is unknown).
-                    let src = source_hash.get(&rows.header_sourcerpm).copied().unwrap_or(0);
+                    let src = source_hash
+                        .get(&rows.header_sourcerpm)
+                        .copied()
+                        .unwrap_or(0);
                     rows.set_srcrpm_hash(src);
                 }
             }
@@ -486,7 +501,9 @@ impl Loader<'_> {
     /// Writes one chunk insert-if-absent, `PackageHash` rows last.
     async fn write_chunk(&mut self, chunk: Vec<(Todo, PackageRows)>) -> Result<(), RepoError> {
         self.report.packages_new += chunk.len();
-        self.report.new_packages.extend(chunk.iter().map(|(t, _)| t.name.clone()));
+        self.report
+            .new_packages
+            .extend(chunk.iter().map(|(t, _)| t.name.clone()));
         // A header seen under two file names (say, a signed copy) is one package: its rows are
         // written once, but each file gets its PackageHash row so neither is read again.
         let hash_keys: Vec<(u64, [u8; 16])> = chunk
@@ -502,20 +519,51 @@ impl Loader<'_> {
             }
         }
         let hashes: Vec<u64> = fresh.iter().map(|r| r.pkg_hash).collect();
-        let q = |t: &str, col: &str| format!("SELECT DISTINCT {col} AS h FROM {t} WHERE {col} IN {{h:Array(UInt64)}}");
-        let have_pkg = self.existing(&q("Packages_buffer", "pkg_hash"), &hashes, "checking Packages").await?;
-        let have_files = self.existing(&q("Files_buffer", "pkg_hash"), &hashes, "checking Files").await?;
-        let have_deps = self.existing(&q("Depends_buffer", "pkg_hash"), &hashes, "checking Depends").await?;
-        let have_specs = self.existing(&q("Specfiles_buffer", "pkg_hash"), &hashes, "checking Specfiles").await?;
+        let q = |t: &str, col: &str| {
+            format!("SELECT DISTINCT {col} AS h FROM {t} WHERE {col} IN {{h:Array(UInt64)}}")
+        };
+        let have_pkg = self
+            .existing(
+                &q("Packages_buffer", "pkg_hash"),
+                &hashes,
+                "checking Packages",
+            )
+            .await?;
+        let have_files = self
+            .existing(&q("Files_buffer", "pkg_hash"), &hashes, "checking Files")
+            .await?;
+        let have_deps = self
+            .existing(
+                &q("Depends_buffer", "pkg_hash"),
+                &hashes,
+                "checking Depends",
+            )
+            .await?;
+        let have_specs = self
+            .existing(
+                &q("Specfiles_buffer", "pkg_hash"),
+                &hashes,
+                "checking Specfiles",
+            )
+            .await?;
         let mut chlog: Vec<u64> = fresh
             .iter()
             .flat_map(|r| r.changelog.iter().map(|c| c.chlog_hash))
             .collect();
         chlog.sort_unstable();
         chlog.dedup();
-        let have_chlog = self.existing(&q("Changelog_buffer", "chlog_hash"), &chlog, "checking Changelog").await?;
+        let have_chlog = self
+            .existing(
+                &q("Changelog_buffer", "chlog_hash"),
+                &chlog,
+                "checking Changelog",
+            )
+            .await?;
         // Changelog texts are shared between packages: each new hash is written once.
-        let new_chlog: HashSet<u64> = chlog.into_iter().filter(|h| !have_chlog.contains(h)).collect();
+        let new_chlog: HashSet<u64> = chlog
+            .into_iter()
+            .filter(|h| !have_chlog.contains(h))
+            .collect();
         let have_hash = self.existing_hash_rows(&hash_keys).await?;
 
         let mut counts: BTreeMap<&'static str, u64> = BTreeMap::new();
@@ -592,7 +640,10 @@ impl Loader<'_> {
     }
 
     /// Which (pkg_hash, file MD5) pairs `PackageHash` has already.
-    async fn existing_hash_rows(&self, keys: &[(u64, [u8; 16])]) -> Result<HashSet<(u64, [u8; 16])>, RepoError> {
+    async fn existing_hash_rows(
+        &self,
+        keys: &[(u64, [u8; 16])],
+    ) -> Result<HashSet<(u64, [u8; 16])>, RepoError> {
         let hashes: Vec<u64> = keys.iter().map(|k| k.0).collect();
         let mut out = HashSet::new();
         for chunk in hashes.chunks(LOOKUP_CHUNK) {
@@ -627,7 +678,14 @@ impl Loader<'_> {
         Ok(())
     }
 
-    fn node(&self, uuid: Uuid, parent: Uuid, depth: u8, name: &str, kv: Vec<(&str, String)>) -> PackageSetNameRow {
+    fn node(
+        &self,
+        uuid: Uuid,
+        parent: Uuid,
+        depth: u8,
+        name: &str,
+        kv: Vec<(&str, String)>,
+    ) -> PackageSetNameRow {
         let (k, v) = kv.into_iter().map(|(k, v)| (k.to_owned(), v)).unzip();
         PackageSetNameRow {
             pkgset_uuid: uuid,
@@ -733,7 +791,12 @@ impl Loader<'_> {
             ("size", (inv.sources.len() + inv.binaries.len()).to_string()),
             ("class", "repository".to_owned()),
         ];
-        root_kv.extend(inv.layout.task_info.iter().map(|(k, v)| (k.as_str(), v.clone())));
+        root_kv.extend(
+            inv.layout
+                .task_info
+                .iter()
+                .map(|(k, v)| (k.as_str(), v.clone())),
+        );
         root_kv.push((
             "archs",
             inv.layout
@@ -769,7 +832,12 @@ impl Loader<'_> {
                 )
                 .await?;
             for h in hashes.into_iter().filter(|h| !have.contains(h)) {
-                set_rows.push(PackageSetRow { pkgset_uuid: uuid, pkg_hash: h }).await?;
+                set_rows
+                    .push(PackageSetRow {
+                        pkgset_uuid: uuid,
+                        pkg_hash: h,
+                    })
+                    .await?;
             }
         }
         let stats = set_rows.finish().await?;
@@ -784,13 +852,21 @@ impl Loader<'_> {
             .into_iter()
             .map(|r| r.u)
             .collect();
-        let mut node_rows = BatchInserter::<PackageSetNameRow>::new(c, table::PACKAGE_SET_NAME, &token);
-        for n in nodes.into_iter().filter(|n| !present.contains(&n.pkgset_uuid.to_string())) {
+        let mut node_rows =
+            BatchInserter::<PackageSetNameRow>::new(c, table::PACKAGE_SET_NAME, &token);
+        for n in nodes
+            .into_iter()
+            .filter(|n| !present.contains(&n.pkgset_uuid.to_string()))
+        {
             node_rows.push(n).await?;
         }
         let stats = node_rows.finish().await?;
         // The root last: it makes the snapshot visible and fires the StaticLastPackages cascade.
-        let mut root = BatchInserter::<PackageSetNameRow>::new(c, table::PACKAGE_SET_NAME, &format!("{token}:root"));
+        let mut root = BatchInserter::<PackageSetNameRow>::new(
+            c,
+            table::PACKAGE_SET_NAME,
+            &format!("{token}:root"),
+        );
         root.push(root_row).await?;
         let root_stats = root.finish().await?;
         *self.report.rows.entry("PackageSetName").or_default() += stats.rows + root_stats.rows;

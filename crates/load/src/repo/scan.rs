@@ -130,11 +130,17 @@ fn read_list(path: &Path, kind: &ListKind, arch: &str) -> Result<ListContent, Sc
         let blake2b = hex_tag(Tag::APTINDEXLEGACYBLAKE2B)?;
         let digests = FileDigests {
             md5: md5
-                .map(|d| d.try_into().map_err(|_| bad("MD5 (tag 1000005) is not 16 bytes".into())))
+                .map(|d| {
+                    d.try_into()
+                        .map_err(|_| bad("MD5 (tag 1000005) is not 16 bytes".into()))
+                })
                 .transpose()?,
             sha256: None,
             blake2b: blake2b
-                .map(|d| d.try_into().map_err(|_| bad("BLAKE2b (tag 1000009) is not 64 bytes".into())))
+                .map(|d| {
+                    d.try_into()
+                        .map_err(|_| bad("BLAKE2b (tag 1000009) is not 64 bytes".into()))
+                })
                 .transpose()?,
         };
         entries.push((name, digests));
@@ -191,7 +197,10 @@ pub fn scan(root: &Path) -> Result<Inventory, ScanError> {
     }
     // SHA-256 lists, in ARCHS order as the original.
     for &arch in ARCHS {
-        let path = layout.root.join("files/list").join(format!("{arch}.hash.xz"));
+        let path = layout
+            .root
+            .join("files/list")
+            .join(format!("{arch}.hash.xz"));
         if !path.is_file() {
             continue;
         }
@@ -202,7 +211,10 @@ pub fn scan(root: &Path) -> Result<Inventory, ScanError> {
                     None => {
                         // Listed only in src.hash: the original adds it if the file exists.
                         if !layout.srpm_path(&name).is_file() {
-                            tracing::warn!("{}: {name} is not in files/SRPMS, skipped", path.display());
+                            tracing::warn!(
+                                "{}: {name} is not in files/SRPMS, skipped",
+                                path.display()
+                            );
                             continue;
                         }
                         source_index.insert(name.clone(), sources.len());
@@ -221,7 +233,9 @@ pub fn scan(root: &Path) -> Result<Inventory, ScanError> {
         }
     }
     let use_blake2b = layout.use_blake2b;
-    let needs = |d: &FileDigests| d.md5.is_none() || d.sha256.is_none() || (use_blake2b && d.blake2b.is_none());
+    let needs = |d: &FileDigests| {
+        d.md5.is_none() || d.sha256.is_none() || (use_blake2b && d.blake2b.is_none())
+    };
     // Fill what is missing. Unlike the original (whose helper returned its inputs swapped),
     // the missing digest is the one computed.
     let fill = |path: PathBuf, list: &str, d: &mut FileDigests| -> Result<(), ScanError> {
@@ -231,8 +245,11 @@ pub fn scan(root: &Path) -> Result<Inventory, ScanError> {
                 list: list.to_owned(),
             });
         }
-        let got = digest_file(&path, &[DigestAlgo::Md5, DigestAlgo::Sha256, DigestAlgo::Blake2b512])
-            .map_err(|source| ScanError::Io { path, source })?;
+        let got = digest_file(
+            &path,
+            &[DigestAlgo::Md5, DigestAlgo::Sha256, DigestAlgo::Blake2b512],
+        )
+        .map_err(|source| ScanError::Io { path, source })?;
         d.md5 = d.md5.or(got.md5);
         d.sha256 = d.sha256.or(got.sha256);
         d.blake2b = d.blake2b.or(got.blake2b);
@@ -242,7 +259,8 @@ pub fn scan(root: &Path) -> Result<Inventory, ScanError> {
         .par_iter_mut()
         .filter(|(_, d)| needs(d))
         .try_for_each(|(name, d)| fill(layout.srpm_path(name), "srclist.classic", d))?;
-    let mut todo: Vec<(&String, &mut FileDigests)> = binaries.iter_mut().filter(|(_, d)| needs(d)).collect();
+    let mut todo: Vec<(&String, &mut FileDigests)> =
+        binaries.iter_mut().filter(|(_, d)| needs(d)).collect();
     todo.par_iter_mut().try_for_each(|(name, d)| {
         let path = layout
             .find_binary_file(name)

@@ -20,10 +20,12 @@ pub fn testdata() -> Option<PathBuf> {
 
 /// The Python with chdb-core the set-up installed.
 pub fn python() -> PathBuf {
-    std::env::var_os("ALTREPODB_PYTHON").map(PathBuf::from).unwrap_or_else(|| {
-        let home = std::env::var("HOME").unwrap_or_default();
-        PathBuf::from(home).join(".local/share/altrepodb/venv/bin/python")
-    })
+    std::env::var_os("ALTREPODB_PYTHON")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            let home = std::env::var("HOME").unwrap_or_default();
+            PathBuf::from(home).join(".local/share/altrepodb/venv/bin/python")
+        })
 }
 
 /// A fresh embedded database with the schema applied; the server stops on drop.
@@ -72,13 +74,20 @@ impl TestDb {
     }
 
     pub async fn count(&self, sql: &str) -> u64 {
-        self.scalar(sql).await.parse().unwrap_or_else(|_| panic!("not a count: {sql}"))
+        self.scalar(sql)
+            .await
+            .parse()
+            .unwrap_or_else(|_| panic!("not a count: {sql}"))
     }
 
     /// Rows of a query as lines of tab-separated text, sorted.
     pub async fn lines(&self, sql: &str) -> Vec<String> {
         let bytes = self.db().fetch_text(sql, "TabSeparated").await.expect(sql);
-        let mut v: Vec<String> = String::from_utf8(bytes).unwrap().lines().map(str::to_owned).collect();
+        let mut v: Vec<String> = String::from_utf8(bytes)
+            .unwrap()
+            .lines()
+            .map(str::to_owned)
+            .collect();
         v.sort();
         v
     }
@@ -150,15 +159,38 @@ pub fn snapshot_from_rpms(out: &Path, rpms: &[PathBuf]) -> Vec<Placed> {
         std::fs::write(&dest, &bytes).unwrap();
         let mut w = HeaderWriter::main();
         for t in [Tag::NAME, Tag::VERSION, Tag::RELEASE, Tag::ARCH] {
-            w.set(t.0, TagValue::string(h.text(t).unwrap().as_bytes().to_vec()));
+            w.set(
+                t.0,
+                TagValue::string(h.text(t).unwrap().as_bytes().to_vec()),
+            );
         }
-        let dir = if source { "SRPMS.classic" } else { "RPMS.classic" };
-        let rec = apt_header_record(&w, &AptIndex::for_file(&file_name, &bytes, Some(dir)), AptLayout::Flat).unwrap();
-        let key = if source { ("noarch".to_owned(), true) } else { (arch_dir.clone(), false) };
+        let dir = if source {
+            "SRPMS.classic"
+        } else {
+            "RPMS.classic"
+        };
+        let rec = apt_header_record(
+            &w,
+            &AptIndex::for_file(&file_name, &bytes, Some(dir)),
+            AptLayout::Flat,
+        )
+        .unwrap();
+        let key = if source {
+            ("noarch".to_owned(), true)
+        } else {
+            (arch_dir.clone(), false)
+        };
         lists.entry(key).or_default().extend_from_slice(&rec);
         let d = digest_bytes(&bytes, &[DigestAlgo::Sha256]);
         let line = format!("{} {}\n", d.hex(DigestAlgo::Sha256).unwrap(), file_name);
-        hashes.entry(if source { "src".into() } else { arch_dir.clone() }).or_default().push_str(&line);
+        hashes
+            .entry(if source {
+                "src".into()
+            } else {
+                arch_dir.clone()
+            })
+            .or_default()
+            .push_str(&line);
         placed.push(Placed {
             file_name,
             source,
@@ -176,18 +208,31 @@ pub fn snapshot_from_rpms(out: &Path, rpms: &[PathBuf]) -> Vec<Placed> {
         .unwrap();
         write_xz(
             &base.join("pkglist.classic.xz"),
-            lists.get(&(arch.to_owned(), false)).map(Vec::as_slice).unwrap_or(&[]),
+            lists
+                .get(&(arch.to_owned(), false))
+                .map(Vec::as_slice)
+                .unwrap_or(&[]),
         );
         std::fs::create_dir_all(out.join(arch).join("RPMS.classic")).unwrap();
     }
     write_xz(
         &out.join("noarch/base/srclist.classic.xz"),
-        lists.get(&("noarch".to_owned(), true)).map(Vec::as_slice).unwrap_or(&[]),
+        lists
+            .get(&("noarch".to_owned(), true))
+            .map(Vec::as_slice)
+            .unwrap_or(&[]),
     );
     for (arch, text) in hashes {
-        write_xz(&out.join("files/list").join(format!("{arch}.hash.xz")), text.as_bytes());
+        write_xz(
+            &out.join("files/list").join(format!("{arch}.hash.xz")),
+            text.as_bytes(),
+        );
     }
-    std::fs::write(out.join("files/list/task.info"), "task 123456\nprev 123455\n").unwrap();
+    std::fs::write(
+        out.join("files/list/task.info"),
+        "task 123456\nprev 123455\n",
+    )
+    .unwrap();
     placed
 }
 
@@ -198,6 +243,11 @@ pub fn rpm_qf(file: &Path, fmt: &str) -> String {
         .arg(file)
         .output()
         .expect("Debian rpm is installed (scripts/setup.sh)");
-    assert!(out.status.success(), "rpm -qp {}: {}", file.display(), String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "rpm -qp {}: {}",
+        file.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
