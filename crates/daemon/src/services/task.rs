@@ -1,0 +1,820 @@
+//! `task_loader` (original §9.3, §9.4): girar's task messages.
+//!
+//! | routing key (`routing_keys_dict`) | what is done |
+//! |---|---|
+//! | `task.state` | a `TaskProgress` row (type `state`) for every state; then for `done`, `failed`, `new`, `tested` a full task load through the [`TaskLoader`], for `deleted` a DELETED `TaskStates` row; `eperm` and the states girar is still working on (awaiting, building, …) need nothing more |
+//! | `task.progress` | a `TaskProgress` row, plus a `TaskSubtaskProgress` row when the message names a subtask; `stage == "build-task"` with state `eperm` and `stage_status` `processed`/`failed` also loads the task (EPERM tasks are complete only then) |
+//! | `task.subtask.approve`, `task.subtask.disapprove` | one `TaskApprovals` row, parsed from `base64_message` (`"<YYYY-Mon-DD HH:MM:SS> :: … <nick>"` + message lines) or, when `revoke`/`revoked`, from `girar_user` and `_timestamp` |
+//!
+//! Approval messages are taken only in the states the original took them in. Every write is
+//! insert-if-absent (the row's time comes from the message's `_timestamp`, else from the AMQP
+//! timestamp), so a redelivered message adds nothing.
+//!
+//! The progress columns follow girar's message fields where the names agree (`taskid`,
+//! `subtaskid`, `state`, `try`, `iter`, `repo`, `owner`, `testonly`, `depends`, `message`,
+//! `stage`, `stage_status`, `arch`, `status`, `type`); fields a message lacks are empty.
+//! (The 2026 layout of these tables is inferred from the API, see schema.md §2.2.)
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use altrepodb_db::Db;
+use base64::Engine as _;
+use clickhouse::Row;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::config::{ConfigError, ServiceConfig};
+use crate::service::{BoxFuture, Handler, Job, JobContext, JobError, JobOutcome, Message, Verdict};
+
+/// States after which girar's task directory is consistent and can be loaded.
+pub const CONSISTENT_STATES: &[&str] = &["done", "eperm", "failed", "new", "tested"];
+
+/// What the task loader is asked to do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TaskLoadRequest {
+    /// Task id.
+    pub task_id: u32,
+    /// The task directory (`tasks_dir/<id>`, or the archive for a done task).
+    pub path: PathBuf,
+    /// State from the message, lower case.
+    pub state: String,
+}
+
+/// Loads one task directory (the `altrepodb_load::task` loader, when it lands, implements this).
+///
+/// Service settings as the original: approvals are not read from the file system (they come
+/// as messages), logs of NEW tasks are skipped, buffers are flushed.
+pub trait TaskLoader: Send + Sync {
+    /// Loads the task; returns after the rows are committed.
+    fn load(
+        &self,
+        db: Arc<Db>,
+        req: TaskLoadRequest,
+    ) -> BoxFuture<'static, Result<JobOutcome, JobError>>;
+}
+
+/// The stand-in until the task loader exists: every load fails (and is reported).
+#[derive(Debug, Default, Clone, Copy)]
+pub struct MissingTaskLoader;
+
+impl TaskLoader for MissingTaskLoader {
+    fn load(
+        &self,
+        _db: Arc<Db>,
+        req: TaskLoadRequest,
+    ) -> BoxFuture<'static, Result<JobOutcome, JobError>> {
+        Box::pin(async move {
+            Err(JobError::permanent(format!(
+                "task {}: loading task directories is not available in this build of altrepodb",
+                req.task_id
+            )))
+        })
+    }
+}
+
+/// `routing_keys_dict`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RoutingKeys {
+    /// `TASK_STATE`.
+    pub state: String,
+    /// `TASK_PROGRESS`.
+    pub progress: String,
+    /// `TASK_APPROVE`.
+    pub approve: String,
+    /// `TASK_DISAPPROVE`.
+    pub disapprove: String,
+}
+
+/// The task_loader service.
+pub struct TaskService {
+    keys: RoutingKeys,
+    tasks_dir: PathBuf,
+    archive_dir: PathBuf,
+    loader: Arc<dyn TaskLoader>,
+}
+
+impl TaskService {
+    /// Reads `routing_keys_dict`, `tasks_dir` (`/tasks`), `tasks_archive_dir`
+    /// (`/archive/tasks/done`) and checks `amqp_batch_size` (1..100).
+    pub fn from_config(
+        cfg: &ServiceConfig,
+        loader: Arc<dyn TaskLoader>,
+    ) -> Result<TaskService, ConfigError> {
+        let mut keys = RoutingKeys {
+            state: "task.state".into(),
+            progress: "task.progress".into(),
+            approve: "task.subtask.approve".into(),
+            disapprove: "task.subtask.disapprove".into(),
+        };
+        match cfg.extra.get("routing_keys_dict") {
+            None | Some(Value::Null) => {}
+            Some(Value::Object(m)) => {
+                for (k, v) in m {
+                    let Some(v) = v.as_str() else {
+                        return Err(
+                            cfg.invalid(format!("routing_keys_dict.{k}: expected a string"))
+                        );
+                    };
+                    match k.as_str() {
+                        "TASK_STATE" => keys.state = v.to_owned(),
+                        "TASK_PROGRESS" => keys.progress = v.to_owned(),
+                        "TASK_APPROVE" => keys.approve = v.to_owned(),
+                        "TASK_DISAPPROVE" => keys.disapprove = v.to_owned(),
+                        _ => {
+                            return Err(cfg.invalid(format!("routing_keys_dict: unknown key '{k}'")))
+                        }
+                    }
+                }
+            }
+            Some(v) => {
+                return Err(cfg.invalid(format!("routing_keys_dict: expected an object, got {v}")))
+            }
+        }
+        cfg.int_key("amqp_batch_size", 1, 1..=100)?;
+        Ok(TaskService {
+            keys,
+            tasks_dir: cfg
+                .str_key("tasks_dir")?
+                .unwrap_or_else(|| "/tasks".into())
+                .into(),
+            archive_dir: cfg
+                .str_key("tasks_archive_dir")?
+                .unwrap_or_else(|| "/archive/tasks/done".into())
+                .into(),
+            loader,
+        })
+    }
+
+    fn task_path(&self, id: u32, state: &str) -> PathBuf {
+        let live = self.tasks_dir.join(id.to_string());
+        if state == "done" && !live.is_dir() {
+            let archived = self
+                .archive_dir
+                .join(format!("_{}", id / 1024))
+                .join(id.to_string());
+            if archived.is_dir() {
+                return archived;
+            }
+        }
+        live
+    }
+}
+
+fn as_u64(v: Option<&Value>) -> Option<u64> {
+    match v? {
+        Value::Number(n) => n.as_u64(),
+        Value::String(s) => s.trim().parse().ok(),
+        _ => None,
+    }
+}
+
+fn as_str(v: Option<&Value>) -> String {
+    match v {
+        Some(Value::String(s)) => s.clone(),
+        Some(Value::Number(n)) => n.to_string(),
+        Some(Value::Bool(b)) => b.to_string(),
+        _ => String::new(),
+    }
+}
+
+fn truthy(v: Option<&Value>) -> bool {
+    match v {
+        Some(Value::Bool(b)) => *b,
+        Some(Value::Number(n)) => n.as_f64().is_some_and(|x| x != 0.0),
+        Some(Value::String(s)) => matches!(s.to_ascii_lowercase().as_str(), "1" | "true" | "yes"),
+        _ => false,
+    }
+}
+
+/// The message's time in milliseconds: `_timestamp` (float seconds), else the AMQP timestamp,
+/// else now.
+fn message_millis(msg: &Message, body: &Value) -> i64 {
+    if let Some(t) = body
+        .get("_timestamp")
+        .and_then(|v| v.as_f64().or_else(|| v.as_str()?.parse().ok()))
+    {
+        return (t * 1000.0) as i64;
+    }
+    if let Some(t) = msg.properties.timestamp() {
+        return (*t as i64) * 1000;
+    }
+    (crate::health::now_unix() * 1000.0) as i64
+}
+
+impl Handler for TaskService {
+    fn kind(&self) -> &str {
+        "task_loader"
+    }
+
+    fn accepts(&self, rk: &str) -> bool {
+        rk == self.keys.state
+            || rk == self.keys.progress
+            || rk == self.keys.approve
+            || rk == self.keys.disapprove
+    }
+
+    fn check(&self, msg: &Message, body: &Value) -> Verdict {
+        // The original left such a message unacknowledged on the channel for good; it can
+        // never become valid, so it is rejected here.
+        let Some(id) = as_u64(body.get("taskid")).and_then(|n| u32::try_from(n).ok()) else {
+            return Verdict::Reject("message has no valid 'taskid'".into());
+        };
+        let state = body
+            .get("state")
+            .and_then(Value::as_str)
+            .unwrap_or("unknown")
+            .to_lowercase();
+        let ms = message_millis(msg, body);
+        let rk = msg.routing_key.as_str();
+        let key = format!("task:{id}");
+        if rk == self.keys.approve || rk == self.keys.disapprove {
+            if !(CONSISTENT_STATES.contains(&state.as_str()) || state == "deleted") {
+                return Verdict::Ack(format!(
+                    "approval for task {id} in state '{state}' dropped (as the original)"
+                ));
+            }
+            return match approval_row(id, rk, body) {
+                Ok(row) => Verdict::Run {
+                    key,
+                    job: Arc::new(TaskJob {
+                        id,
+                        what: format!("task {id} approval"),
+                        progress: None,
+                        subtask: None,
+                        approval: Some(row),
+                        then: Then::Nothing,
+                        loader: self.loader.clone(),
+                    }),
+                },
+                Err(e) => Verdict::Reject(format!("task {id}: bad approval message: {e}")),
+            };
+        }
+        let is_state = rk == self.keys.state;
+        let progress = progress_row(
+            id,
+            &state,
+            if is_state { "state" } else { "progress" },
+            body,
+            ms,
+        );
+        let subtask = (!is_state).then(|| subtask_row(id, body, ms)).flatten();
+        let then = if is_state {
+            match state.as_str() {
+                "eperm" => Then::Nothing, // girar sends EPERM before the hashes are ready
+                "deleted" => Then::Deleted(ms),
+                s if CONSISTENT_STATES.contains(&s) => Then::Load(TaskLoadRequest {
+                    task_id: id,
+                    path: self.task_path(id, s),
+                    state: s.to_owned(),
+                }),
+                _ => Then::Nothing,
+            }
+        } else {
+            let stage = as_str(body.get("stage"));
+            let stage_status = as_str(body.get("stage_status"));
+            if stage == "build-task"
+                && state == "eperm"
+                && matches!(stage_status.as_str(), "processed" | "failed")
+            {
+                Then::Load(TaskLoadRequest {
+                    task_id: id,
+                    path: self.task_path(id, "eperm"),
+                    state: "eperm".into(),
+                })
+            } else {
+                Then::Nothing
+            }
+        };
+        Verdict::Run {
+            key,
+            job: Arc::new(TaskJob {
+                id,
+                what: format!(
+                    "task {id} {} {state}",
+                    if is_state { "state" } else { "progress" }
+                ),
+                progress: Some(progress),
+                subtask,
+                approval: None,
+                then,
+                loader: self.loader.clone(),
+            }),
+        }
+    }
+
+    fn scheduled(&self) -> Vec<(String, Value)> {
+        Vec::new()
+    }
+}
+
+/// `TaskProgress` (2026 layout).
+#[derive(Debug, Clone, PartialEq, Row, Serialize, Deserialize)]
+pub struct TaskProgressRow {
+    /// Task.
+    pub task_id: u32,
+    /// Branch.
+    pub task_repo: String,
+    /// Owner.
+    pub task_owner: String,
+    /// State, upper case.
+    pub task_state: String,
+    /// Try.
+    pub task_try: u16,
+    /// Iteration.
+    pub task_iter: u8,
+    /// Test-only flag.
+    pub task_testonly: u8,
+    /// Seconds.
+    pub task_changed: u32,
+    /// Message.
+    pub task_message: String,
+    /// Dependencies.
+    pub task_depends: Vec<u32>,
+    /// `state`, `progress`, …
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// Stage.
+    pub stage: String,
+    /// Stage status.
+    pub stage_status: String,
+    /// Message time, milliseconds.
+    pub ts: i64,
+}
+
+/// `TaskSubtaskProgress` (2026 layout).
+#[derive(Debug, Clone, PartialEq, Row, Serialize, Deserialize)]
+pub struct TaskSubtaskProgressRow {
+    /// Task.
+    pub task_id: u32,
+    /// Subtask.
+    pub subtask_id: u32,
+    /// Branch.
+    pub task_repo: String,
+    /// Owner.
+    pub task_owner: String,
+    /// `Tasks.subtask_type` enum value.
+    pub subtask_type: i8,
+    /// Source package file.
+    pub subtask_srpm: String,
+    /// Source package name.
+    pub subtask_srpm_name: String,
+    /// Source package EVR.
+    pub subtask_srpm_evr: String,
+    /// Gear directory.
+    pub subtask_dir: String,
+    /// Tag id.
+    pub subtask_tag_id: String,
+    /// Tag name.
+    pub subtask_tag_name: String,
+    /// Tag author.
+    pub subtask_tag_author: String,
+    /// Package.
+    pub subtask_package: String,
+    /// Copy/rebuild source.
+    pub subtask_pkg_from: String,
+    /// Seconds.
+    pub subtask_changed: u32,
+    /// Row type (`progress`, `create`, `delete`, …).
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// Build arch or `all`.
+    pub arch: String,
+    /// Status.
+    pub status: String,
+    /// Stage.
+    pub stage: String,
+    /// Stage status.
+    pub stage_status: String,
+    /// Message time, milliseconds.
+    pub ts: i64,
+}
+
+/// `TaskApprovals`.
+#[derive(Debug, Clone, PartialEq, Row, Serialize, Deserialize)]
+pub struct TaskApprovalRow {
+    /// Task.
+    pub task_id: u32,
+    /// Subtask.
+    pub subtask_id: u32,
+    /// 0 approve, 1 disapprove.
+    pub tapp_type: i8,
+    /// 1 when revoked.
+    pub tapp_revoked: u8,
+    /// Seconds.
+    pub tapp_date: u32,
+    /// Who.
+    pub tapp_name: String,
+    /// Text.
+    pub tapp_message: String,
+}
+
+/// `TaskStates` (for the DELETED row).
+#[derive(Debug, Clone, PartialEq, Row, Serialize, Deserialize)]
+pub struct TaskStateRow {
+    /// Seconds.
+    pub task_changed: u32,
+    /// Task.
+    pub task_id: u32,
+    /// State.
+    pub task_state: String,
+    /// Run by.
+    pub task_runby: String,
+    /// Dependencies.
+    pub task_depends: Vec<u32>,
+    /// Try.
+    pub task_try: u16,
+    /// Test-only.
+    pub task_testonly: u8,
+    /// Fail-early.
+    pub task_failearly: u8,
+    /// Shared.
+    pub task_shared: u8,
+    /// Message.
+    pub task_message: String,
+    /// Version.
+    pub task_version: String,
+    /// Previous task.
+    pub task_prev: u32,
+    /// Event log hashes.
+    pub task_eventlog_hash: Vec<u64>,
+}
+
+fn progress_row(
+    id: u32,
+    state: &str,
+    default_kind: &str,
+    body: &Value,
+    ms: i64,
+) -> TaskProgressRow {
+    let depends = match body.get("depends") {
+        Some(Value::Array(a)) => a
+            .iter()
+            .filter_map(|v| as_u64(Some(v)).and_then(|n| u32::try_from(n).ok()))
+            .collect(),
+        Some(Value::String(s)) => s
+            .split(|c: char| !c.is_ascii_digit())
+            .filter_map(|t| t.parse().ok())
+            .collect(),
+        _ => Vec::new(),
+    };
+    let kind = body
+        .get("type")
+        .and_then(Value::as_str)
+        .unwrap_or(default_kind)
+        .to_owned();
+    TaskProgressRow {
+        task_id: id,
+        task_repo: as_str(body.get("repo")),
+        task_owner: as_str(body.get("owner")),
+        task_state: state.to_uppercase(),
+        task_try: as_u64(body.get("try"))
+            .and_then(|n| u16::try_from(n).ok())
+            .unwrap_or(0),
+        task_iter: as_u64(body.get("iter"))
+            .and_then(|n| u8::try_from(n).ok())
+            .unwrap_or(0),
+        task_testonly: u8::from(truthy(body.get("testonly"))),
+        task_changed: (ms / 1000).clamp(0, i64::from(u32::MAX)) as u32,
+        task_message: as_str(body.get("message")),
+        task_depends: depends,
+        kind,
+        stage: as_str(body.get("stage")),
+        stage_status: as_str(body.get("stage_status")),
+        ts: ms,
+    }
+}
+
+fn subtask_row(id: u32, body: &Value, ms: i64) -> Option<TaskSubtaskProgressRow> {
+    let sub = as_u64(body.get("subtaskid")).and_then(|n| u32::try_from(n).ok())?;
+    let subtask_type = match body
+        .get("subtask_type")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+    {
+        "srpm" => 1,
+        "gear" => 2,
+        "copy" => 3,
+        "delete" => 4,
+        "rebuild" => 5,
+        _ => 0,
+    };
+    let arch = as_str(body.get("arch"));
+    Some(TaskSubtaskProgressRow {
+        task_id: id,
+        subtask_id: sub,
+        task_repo: as_str(body.get("repo")),
+        task_owner: as_str(body.get("owner")),
+        subtask_type,
+        subtask_srpm: as_str(body.get("srpm")),
+        subtask_srpm_name: as_str(body.get("srpm_name")),
+        subtask_srpm_evr: as_str(body.get("srpm_evr")),
+        subtask_dir: as_str(body.get("dir")),
+        subtask_tag_id: as_str(body.get("tag_id")),
+        subtask_tag_name: as_str(body.get("tag_name")),
+        subtask_tag_author: as_str(body.get("tag_author")),
+        subtask_package: as_str(body.get("package")),
+        subtask_pkg_from: as_str(body.get("pkg_from")),
+        subtask_changed: (ms / 1000).clamp(0, i64::from(u32::MAX)) as u32,
+        kind: body
+            .get("type")
+            .and_then(Value::as_str)
+            .unwrap_or("progress")
+            .to_owned(),
+        arch: if arch.is_empty() { "all".into() } else { arch },
+        status: as_str(body.get("status")),
+        stage: as_str(body.get("stage")),
+        stage_status: as_str(body.get("stage_status")),
+        ts: ms,
+    })
+}
+
+/// Parses `"2024-Mar-01 12:00:00"` as UTC seconds.
+fn parse_girar_date(s: &str) -> Option<u32> {
+    let fmt = time::macros::format_description!(
+        "[year]-[month repr:short case_sensitive:false]-[day] [hour]:[minute]:[second]"
+    );
+    let t = time::PrimitiveDateTime::parse(s.trim(), &fmt).ok()?;
+    u32::try_from(t.assume_utc().unix_timestamp()).ok()
+}
+
+/// The approval row of an approve/disapprove message (original §9.4).
+pub fn approval_row(id: u32, rk: &str, body: &Value) -> Result<TaskApprovalRow, String> {
+    let key = body
+        .get("_routing_key")
+        .and_then(Value::as_str)
+        .unwrap_or(rk);
+    let tapp_type = if key.ends_with(".approve") {
+        0
+    } else if key.ends_with(".disapprove") {
+        1
+    } else {
+        return Err(format!("unexpected routing key '{key}' for an approval"));
+    };
+    let subtask_id = as_u64(body.get("subtaskid"))
+        .and_then(|n| u32::try_from(n).ok())
+        .ok_or("no valid 'subtaskid'")?;
+    let revoked = truthy(body.get("revoke")) || truthy(body.get("revoked"));
+    let (tapp_date, tapp_name, tapp_message) = if !revoked {
+        let b64 = body
+            .get("base64_message")
+            .and_then(Value::as_str)
+            .ok_or("no 'base64_message'")?;
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(b64.trim())
+            .map_err(|e| format!("base64_message: {e}"))?;
+        let text =
+            String::from_utf8(bytes).map_err(|_| "base64_message is not UTF-8".to_owned())?;
+        let mut lines = text.split('\n').filter(|l| !l.is_empty());
+        let first = lines.next().ok_or("empty approval text")?;
+        let (date, who) = first.split_once("::").ok_or("approval line without '::'")?;
+        let date =
+            parse_girar_date(date).ok_or_else(|| format!("bad approval date '{}'", date.trim()))?;
+        let name = who.trim().split(' ').next_back().unwrap_or("").to_owned();
+        (date, name, lines.collect::<Vec<_>>().join("\n"))
+    } else {
+        let name = as_str(body.get("girar_user"));
+        let ts = body
+            .get("_timestamp")
+            .and_then(|v| v.as_f64().or_else(|| v.as_str()?.parse().ok()))
+            .ok_or("revoked approval without '_timestamp'")?;
+        (ts.max(0.0) as u32, name, String::new())
+    };
+    Ok(TaskApprovalRow {
+        task_id: id,
+        subtask_id,
+        tapp_type,
+        tapp_revoked: u8::from(revoked),
+        tapp_date,
+        tapp_name,
+        tapp_message,
+    })
+}
+
+enum Then {
+    Nothing,
+    Deleted(i64),
+    Load(TaskLoadRequest),
+}
+
+struct TaskJob {
+    id: u32,
+    what: String,
+    progress: Option<TaskProgressRow>,
+    subtask: Option<TaskSubtaskProgressRow>,
+    approval: Option<TaskApprovalRow>,
+    then: Then,
+    loader: Arc<dyn TaskLoader>,
+}
+
+fn db_err(db: &Db, e: clickhouse::error::Error, what: &str) -> JobError {
+    let e = db.classify(&e, what);
+    if e.exit_code() == altrepodb_db::error::EXIT_CONNECTION {
+        JobError::transient(e.to_string())
+    } else {
+        JobError::permanent(e.to_string())
+    }
+}
+
+async fn count(db: &Db, sql: String, what: &str) -> Result<u64, JobError> {
+    db.client()
+        .query(&sql)
+        .fetch_one::<u64>()
+        .await
+        .map_err(|e| db_err(db, e, what))
+}
+
+async fn insert<T>(db: &Db, table: &str, row: &T) -> Result<(), JobError>
+where
+    T: Row + clickhouse::RowOwned + clickhouse::RowWrite,
+{
+    let what = format!("inserting into {table}");
+    let mut ins = db
+        .client()
+        .insert::<T>(table)
+        .await
+        .map_err(|e| db_err(db, e, &what))?;
+    ins.write(row).await.map_err(|e| db_err(db, e, &what))?;
+    ins.end().await.map_err(|e| db_err(db, e, &what))
+}
+
+fn q(s: &str) -> String {
+    format!("'{}'", s.replace('\\', "\\\\").replace('\'', "\\'"))
+}
+
+impl TaskJob {
+    async fn work(&self, db: Arc<Db>) -> Result<JobOutcome, JobError> {
+        let mut rows: BTreeMap<String, u64> = BTreeMap::new();
+        let mut already = true;
+        if let Some(p) = &self.progress {
+            let sql = format!(
+                "SELECT count() FROM TaskProgress WHERE task_id = {} AND ts = fromUnixTimestamp64Milli({}) AND type = {} AND task_state = {} AND stage = {} AND stage_status = {}",
+                p.task_id, p.ts, q(&p.kind), q(&p.task_state), q(&p.stage), q(&p.stage_status)
+            );
+            if count(&db, sql, "checking TaskProgress").await? == 0 {
+                insert(&db, "TaskProgress", p).await?;
+                *rows.entry("TaskProgress".into()).or_default() += 1;
+                already = false;
+            }
+        }
+        if let Some(s) = &self.subtask {
+            let sql = format!(
+                "SELECT count() FROM TaskSubtaskProgress WHERE task_id = {} AND subtask_id = {} AND arch = {} AND ts = fromUnixTimestamp64Milli({}) AND type = {} AND status = {} AND stage_status = {}",
+                s.task_id, s.subtask_id, q(&s.arch), s.ts, q(&s.kind), q(&s.status), q(&s.stage_status)
+            );
+            if count(&db, sql, "checking TaskSubtaskProgress").await? == 0 {
+                insert(&db, "TaskSubtaskProgress", s).await?;
+                *rows.entry("TaskSubtaskProgress".into()).or_default() += 1;
+                already = false;
+            }
+        }
+        if let Some(a) = &self.approval {
+            let sql = format!(
+                "SELECT count() FROM TaskApprovals WHERE task_id = {} AND subtask_id = {} AND tapp_type = {} AND tapp_revoked = {} AND tapp_date = toDateTime({}) AND tapp_name = {} AND tapp_message = {}",
+                a.task_id, a.subtask_id, a.tapp_type, a.tapp_revoked, a.tapp_date, q(&a.tapp_name), q(&a.tapp_message)
+            );
+            if count(&db, sql, "checking TaskApprovals").await? == 0 {
+                insert(&db, "TaskApprovals", a).await?;
+                *rows.entry("TaskApprovals".into()).or_default() += 1;
+                already = false;
+            }
+        }
+        let mut summary = format!("task {}", self.id);
+        match &self.then {
+            Then::Nothing => {}
+            Then::Deleted(ms) => {
+                let changed = (ms / 1000).clamp(0, i64::from(u32::MAX)) as u32;
+                let sql = format!(
+                    "SELECT count() FROM TaskStates_buffer WHERE task_id = {} AND task_state = 'DELETED' AND task_changed = toDateTime({changed})",
+                    self.id
+                );
+                if count(&db, sql, "checking TaskStates").await? == 0 {
+                    let row = TaskStateRow {
+                        task_changed: changed,
+                        task_id: self.id,
+                        task_state: "DELETED".into(),
+                        task_runby: String::new(),
+                        task_depends: Vec::new(),
+                        task_try: 0,
+                        task_testonly: 0,
+                        task_failearly: 0,
+                        task_shared: 0,
+                        task_message: "task deleted".into(),
+                        task_version: String::new(),
+                        task_prev: 0,
+                        task_eventlog_hash: Vec::new(),
+                    };
+                    insert(&db, "TaskStates_buffer", &row).await?;
+                    db.execute(
+                        "OPTIMIZE TABLE TaskStates_buffer",
+                        "flushing TaskStates_buffer",
+                    )
+                    .await
+                    .map_err(|e| JobError::permanent(e.to_string()))?;
+                    *rows.entry("TaskStates".into()).or_default() += 1;
+                    already = false;
+                }
+                summary.push_str(" marked DELETED");
+            }
+            Then::Load(req) => {
+                let out = self.loader.load(db.clone(), req.clone()).await?;
+                for (t, n) in out.rows {
+                    *rows.entry(t).or_default() += n;
+                }
+                already &= out.already_done;
+                summary = out.summary;
+            }
+        }
+        Ok(JobOutcome {
+            summary,
+            rows,
+            already_done: already,
+        })
+    }
+}
+
+impl Job for TaskJob {
+    fn describe(&self) -> String {
+        self.what.clone()
+    }
+
+    fn run(&self, ctx: JobContext) -> BoxFuture<'static, Result<JobOutcome, JobError>> {
+        let me = TaskJob {
+            id: self.id,
+            what: self.what.clone(),
+            progress: self.progress.clone(),
+            subtask: self.subtask.clone(),
+            approval: self.approval.clone(),
+            then: match &self.then {
+                Then::Nothing => Then::Nothing,
+                Then::Deleted(ms) => Then::Deleted(*ms),
+                Then::Load(r) => Then::Load(r.clone()),
+            },
+            loader: self.loader.clone(),
+        };
+        Box::pin(async move { me.work(ctx.db).await })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn approval_from_message() {
+        let text = "2024-Mar-01 12:30:00 :: approved by someone nick\nlooks good\n\nreally";
+        let b64 = base64::engine::general_purpose::STANDARD.encode(text);
+        let r = approval_row(
+            5,
+            "task.subtask.approve",
+            &json!({"taskid": 5, "subtaskid": 100, "state": "new", "base64_message": b64, "_routing_key": "task.subtask.approve"}),
+        )
+        .unwrap();
+        assert_eq!(r.tapp_type, 0);
+        assert_eq!(r.tapp_name, "nick");
+        assert_eq!(r.tapp_message, "looks good\nreally");
+        assert_eq!(r.tapp_date, 1_709_296_200);
+        let r = approval_row(
+            5,
+            "task.subtask.disapprove",
+            &json!({"subtaskid": "7", "revoked": true, "girar_user": "bob", "_timestamp": 1709296200.5}),
+        )
+        .unwrap();
+        assert_eq!(
+            (
+                r.tapp_type,
+                r.tapp_revoked,
+                r.tapp_name.as_str(),
+                r.tapp_date
+            ),
+            (1, 1, "bob", 1_709_296_200)
+        );
+        assert!(approval_row(
+            5,
+            "task.subtask.approve",
+            &json!({"subtaskid": 1, "base64_message": "!!"})
+        )
+        .is_err());
+    }
+
+    #[test]
+    fn progress_fields() {
+        let p = progress_row(
+            9,
+            "building",
+            "state",
+            &json!({"repo": "sisyphus", "owner": "o", "try": 2, "iter": "1", "depends": [1, "2"], "testonly": 1}),
+            1_709_296_200_500,
+        );
+        assert_eq!(p.task_state, "BUILDING");
+        assert_eq!((p.task_try, p.task_iter, p.task_testonly), (2, 1, 1));
+        assert_eq!(p.task_depends, vec![1, 2]);
+        assert_eq!(p.task_changed, 1_709_296_200);
+        assert_eq!(p.kind, "state");
+        assert!(subtask_row(9, &json!({}), 0).is_none());
+        let s = subtask_row(9, &json!({"subtaskid": 100, "status": "built"}), 0).unwrap();
+        assert_eq!((s.arch.as_str(), s.status.as_str()), ("all", "built"));
+    }
+}
