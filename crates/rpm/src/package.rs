@@ -251,20 +251,28 @@ fn merge<'a>(
 /// [`Error::Truncated`].
 pub fn read_package_bytes<R: Read + ?Sized>(r: &mut R) -> Result<Vec<u8>> {
     let mut buf = Vec::with_capacity(4096);
+    read_package_into(r, &mut buf)?;
+    Ok(buf)
+}
+
+/// [`read_package_bytes`] into a caller's buffer (cleared first), so a loop over many files
+/// reuses one allocation instead of faulting in fresh pages for every header.
+pub fn read_package_into<R: Read + ?Sized>(r: &mut R, buf: &mut Vec<u8>) -> Result<()> {
+    buf.clear();
     let res = (|| {
-        fill(r, &mut buf, LEAD_SIZE + 16)?;
-        Lead::parse(&buf).map_err(Some)?;
-        let sig_len = record_len_at(&buf, LEAD_SIZE)?;
+        fill(r, buf, LEAD_SIZE + 16)?;
+        Lead::parse(buf).map_err(Some)?;
+        let sig_len = record_len_at(buf, LEAD_SIZE)?;
         let sig_end = LEAD_SIZE + sig_len;
         let main_start = sig_end + sig_padding(sig_end);
-        fill(r, &mut buf, main_start + 16)?;
-        let main_len = record_len_at(&buf, main_start)?;
-        fill(r, &mut buf, main_start + main_len)
+        fill(r, buf, main_start + 16)?;
+        let main_len = record_len_at(buf, main_start)?;
+        fill(r, buf, main_start + main_len)
     })();
     match res {
-        Ok(()) => Ok(buf),
+        Ok(()) => Ok(()),
         // Short read: parsing what we have names the exact structure that is cut.
-        Err(None) => Err(match Package::parse(&buf) {
+        Err(None) => Err(match Package::parse(buf) {
             Err(e) => e,
             Ok(_) => Error::Truncated {
                 offset: 0,
