@@ -12,8 +12,9 @@ pub mod client;
 pub mod embedded;
 pub mod error;
 pub mod inserter;
-pub mod schema;
 pub mod rows;
+pub mod rows_task;
+pub mod schema;
 pub mod settings;
 
 pub use client::Db;
