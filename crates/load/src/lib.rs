@@ -7,6 +7,7 @@
 
 pub mod package;
 pub mod repo;
+pub mod task;
 
 /// Progress reports from a running load (the CLI draws bars; tests and the daemon ignore them).
 pub trait Observer: Send + Sync {

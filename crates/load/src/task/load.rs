@@ -1,0 +1,960 @@
+//! Sink step of the task loader: one task directory's rows written insert-if-absent, the
+//! state rows last.
+//!
+//! Order and crash safety (original-system §6.8, with the state rows moved to the end):
+//! 1. packages the task built, per chunk: `Packages` first, then `Changelog`, `Files`,
+//!    `Depends`, `Specfiles`, and `PackageHash` last; a package with a `PackageHash` row is
+//!    complete, one with only a `Packages` row is completed table by table;
+//! 2. `Tasks`, `TaskLogs` (probed by each log's first and last line through the table's
+//!    sorting key), `TaskChroots`, `TaskIterations`, `TaskPlanPackages`, `TaskPlanPkgHash`,
+//!    `TaskApprovals`, `TaskSubtaskProgress`, `TaskProgress`;
+//! 3. `TaskStates` last: it fires `mv_package_history`, and a task without a state row is not
+//!    visible. A failed load leaves no state row; loading again completes it.
+//!
+//! Every table is checked before it is written, so loading the same state again writes
+//! nothing (and an identical `TaskStates` row short-cuts everything but the approvals). A
+//! later state writes its own state, subtask and iteration rows (they carry
+//! `task_changed`) and whatever else is new: logs, plans, packages, approvals.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use altrepodb_db::inserter::BatchInserter;
+use altrepodb_db::rows::{
+    table, ChangelogRow, DependRow, FileRow, Fixed64, PackageHashRow, PackageRow, SpecfileRow,
+};
+use altrepodb_db::rows_task::{self, TaskApprovalRow, TaskLogRow, TaskStateRow};
+use altrepodb_db::Db;
+use altrepodb_rpm::{DigestAlgo, Package, Tag};
+use clickhouse::{Row, RowOwned, RowRead, RowWrite};
+use rayon::prelude::*;
+use serde::Deserialize;
+
+use super::error::{Result, TaskError};
+use super::hash::array_hash;
+use super::model::{LogRef, PackageRole, Task};
+use super::parse::parse_log;
+use super::read::read_task;
+use super::rows;
+use super::source::TaskDir;
+use crate::package::{read_package_file, PackageError, PackageRows};
+use crate::Observer;
+
+/// Packages parsed and written together.
+const CHUNK_PACKAGES: usize = 200;
+/// Values per existence query (keeps URLs well below ClickHouse's 1 MiB).
+const LOOKUP_CHUNK: usize = 5_000;
+/// Log rows per existence query of an events log.
+const LOG_LOOKUP_CHUNK: usize = 500;
+
+/// What to load.
+#[derive(Debug, Clone)]
+pub struct TaskLoadOptions {
+    /// The task directory (`/tasks/<id>` or `/archive/tasks/done/_<id/1024>/<id>`).
+    pub path: PathBuf,
+    /// Threads for reading package files and logs (at least 1).
+    pub workers: usize,
+    /// Re-read every package and re-check every table, even when the state is loaded.
+    pub force: bool,
+    /// Read everything and count the rows that would be written; write nothing.
+    pub dry_run: bool,
+    /// `OPTIMIZE TABLE` the buffers afterwards (TaskStates_buffer last).
+    pub flush: bool,
+    /// Write the parsed task to `<dir>/dump-<id>-<YYYY-MM-DD>.json`.
+    pub dump_json: Option<PathBuf>,
+    /// Run the original's global file-provides statement after the load (§5.6). A dry run
+    /// counts only what the database already holds (the task's packages are not written).
+    pub file_provides: bool,
+}
+
+impl TaskLoadOptions {
+    /// Defaults for `path`: 4 workers, file provides on, nothing else.
+    pub fn new(path: impl Into<PathBuf>) -> Self {
+        TaskLoadOptions {
+            path: path.into(),
+            workers: 4,
+            force: false,
+            dry_run: false,
+            flush: false,
+            dump_json: None,
+            file_provides: true,
+        }
+    }
+}
+
+/// What a load did (or, with `dry_run`, would do).
+#[derive(Debug, Clone, Default)]
+pub struct TaskLoadReport {
+    /// `task/id`.
+    pub task_id: u32,
+    /// `task/state`.
+    pub state: String,
+    /// `task_changed`.
+    pub changed: u32,
+    /// `task/try`, `task/iter`.
+    pub try_iter: (u16, u8),
+    /// The same state was loaded already (only approvals were reconciled).
+    pub already_loaded: bool,
+    /// Package files the task names.
+    pub packages_seen: usize,
+    /// Packages that were not (completely) in the database.
+    pub packages_new: usize,
+    /// Rows per table (logical names).
+    pub rows: BTreeMap<&'static str, u64>,
+    /// Items skipped with a warning (file and reason).
+    pub skipped: Vec<String>,
+    /// Where the JSON dump went.
+    pub dump: Option<PathBuf>,
+    /// Wall time.
+    pub elapsed: Duration,
+    /// Nothing was written.
+    pub dry_run: bool,
+}
+
+impl TaskLoadReport {
+    /// The one-line summary printed at the end of a load.
+    pub fn summary(&self) -> String {
+        let rows = self
+            .rows
+            .iter()
+            .filter(|(_, n)| **n > 0)
+            .map(|(t, n)| format!("{t}={n}"))
+            .collect::<Vec<_>>()
+            .join(" ");
+        format!(
+            "{}task {} {} (try {}, iter {}){}: {} packages seen, {} new; rows {}; {:.1} s",
+            if self.dry_run { "dry run: " } else { "" },
+            self.task_id,
+            self.state,
+            self.try_iter.0,
+            self.try_iter.1,
+            if self.already_loaded {
+                ", state already loaded"
+            } else {
+                ""
+            },
+            self.packages_seen,
+            self.packages_new,
+            if rows.is_empty() {
+                "none".to_owned()
+            } else {
+                rows
+            },
+            self.elapsed.as_secs_f64()
+        )
+    }
+
+    /// Rows of one table.
+    pub fn rows_of(&self, table: &str) -> u64 {
+        self.rows.get(table).copied().unwrap_or(0)
+    }
+}
+
+/// One package file of the task, after its header was read.
+#[derive(Debug, Clone)]
+struct Header {
+    rel: String,
+    role: PackageRole,
+    name: String,
+    pkg_hash: u64,
+}
+
+/// Reads just enough of `path` for its identity (lead, signature and main header).
+fn read_identity(path: &Path) -> std::result::Result<(u64, String), PackageError> {
+    let io = |source| PackageError::Io {
+        path: path.to_owned(),
+        source,
+    };
+    let rpm = |source| PackageError::Rpm {
+        path: path.to_owned(),
+        source,
+    };
+    let mut f = std::fs::File::open(path).map_err(io)?;
+    let bytes = altrepodb_rpm::read_package_bytes(&mut f).map_err(rpm)?;
+    let pkg = Package::parse(&bytes).map_err(rpm)?;
+    let h = pkg.header();
+    Ok((
+        h.pkg_hash().map_err(rpm)?,
+        h.text(Tag::NAME).map_err(rpm)?.into_owned(),
+    ))
+}
+
+#[derive(Debug, Deserialize, Row)]
+struct HashRow {
+    h: u64,
+}
+
+#[derive(Debug, Deserialize, Row)]
+struct HashMd5Row {
+    h: u64,
+    md5: String,
+}
+
+#[derive(Debug, Deserialize, Row)]
+struct CountRow {
+    n: u64,
+}
+
+/// A parsed package ready to write.
+struct Parsed {
+    rows: PackageRows,
+    hash_row: PackageHashRow,
+}
+
+struct Loader<'a> {
+    db: &'a Db,
+    opts: &'a TaskLoadOptions,
+    token: String,
+    task_id: u32,
+    report: TaskLoadReport,
+    obs: Arc<dyn Observer>,
+    pool: Arc<rayon::ThreadPool>,
+    /// Changelog hashes written (or, dry run, counted) by this run.
+    chlog_seen: HashSet<u64>,
+}
+
+/// Loads the task directory `opts.path`.
+pub async fn load_task(
+    db: &Db,
+    opts: &TaskLoadOptions,
+    obs: Arc<dyn Observer>,
+) -> Result<TaskLoadReport> {
+    let started = Instant::now();
+    let pool = Arc::new(
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(opts.workers.max(1))
+            .build()
+            .map_err(|e| TaskError::Internal(e.to_string()))?,
+    );
+    obs.phase("read task", 0);
+    let path = opts.path.clone();
+    let task = blocking(move || read_task(&TaskDir::open(&path)?)).await?;
+    obs.finish_phase();
+    let mut report = TaskLoadReport {
+        task_id: task.state.task_id,
+        state: task.state.state.clone(),
+        changed: task.state.changed,
+        try_iter: (task.state.task_try, task.state.task_iter),
+        packages_seen: task.package_paths().len(),
+        skipped: task.skipped.clone(),
+        dry_run: opts.dry_run,
+        ..TaskLoadReport::default()
+    };
+    if let Some(dir) = &opts.dump_json {
+        report.dump = Some(dump_json(&task, dir)?);
+    }
+    let mut l = Loader {
+        db,
+        opts,
+        token: format!(
+            "task:{}:{}:{}",
+            task.state.task_id,
+            task.state.changed,
+            uuid::Uuid::new_v4()
+        ),
+        task_id: task.state.task_id,
+        report,
+        obs,
+        pool,
+        chlog_seen: HashSet::new(),
+    };
+    l.run(task).await?;
+    l.report.elapsed = started.elapsed();
+    Ok(l.report)
+}
+
+async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T> + Send + 'static) -> Result<T> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| TaskError::Internal(format!("reader thread: {e}")))?
+}
+
+/// `-J`: the parsed task as JSON.
+fn dump_json(task: &Task, dir: &Path) -> Result<PathBuf> {
+    std::fs::create_dir_all(dir).map_err(TaskError::io(dir))?;
+    let today = time::OffsetDateTime::now_utc().date();
+    let path = dir.join(format!("dump-{}-{today}.json", task.state.task_id));
+    let text =
+        serde_json::to_string_pretty(task).map_err(|e| TaskError::Internal(e.to_string()))?;
+    std::fs::write(&path, text).map_err(TaskError::io(&path))?;
+    Ok(path)
+}
+
+fn now_secs() -> u32 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| u32::try_from(d.as_secs()).unwrap_or(u32::MAX))
+        .unwrap_or(0)
+}
+
+impl Loader<'_> {
+    fn db_err(&self, e: clickhouse::error::Error, what: &str) -> TaskError {
+        TaskError::Db(
+            self.db
+                .classify(&e, &format!("task {}: {what}", self.task_id)),
+        )
+    }
+
+    async fn fetch<T>(&self, q: clickhouse::query::Query, what: &str) -> Result<Vec<T>>
+    where
+        T: Row + RowOwned + RowRead,
+    {
+        q.fetch_all::<T>().await.map_err(|e| self.db_err(e, what))
+    }
+
+    /// Counts `rows` for `key` and, unless this is a dry run, inserts them.
+    async fn insert<T>(&mut self, table: &str, key: &'static str, rows: Vec<T>) -> Result<()>
+    where
+        T: Row + RowOwned + RowWrite,
+    {
+        *self.report.rows.entry(key).or_default() += rows.len() as u64;
+        if self.opts.dry_run || rows.is_empty() {
+            return Ok(());
+        }
+        let mut ins = BatchInserter::new(self.db.client(), table, &self.token);
+        ins.extend(rows).await?;
+        ins.finish().await?;
+        Ok(())
+    }
+
+    async fn run(&mut self, task: Task) -> Result<()> {
+        let state_row = rows::state_row(&task);
+        if !self.opts.force && self.state_loaded(&state_row).await? {
+            self.report.already_loaded = true;
+            self.write_approvals(&task).await?;
+            return Ok(());
+        }
+        let root = task.path.clone();
+
+        // 1. Package identities (headers only), all before anything is written.
+        let paths = task.package_paths();
+        self.obs.phase("headers", paths.len() as u64);
+        let headers: Vec<Header> = {
+            let pool = self.pool.clone();
+            let obs = self.obs.clone();
+            let root = root.clone();
+            blocking(move || {
+                pool.install(|| {
+                    paths
+                        .par_iter()
+                        .map(|(rel, role)| {
+                            let (pkg_hash, name) = read_identity(&root.join(rel))?;
+                            obs.advance(1);
+                            Ok(Header {
+                                rel: rel.clone(),
+                                role: *role,
+                                name,
+                                pkg_hash,
+                            })
+                        })
+                        .collect::<Result<Vec<_>>>()
+                })
+            })
+            .await?
+        };
+        self.obs.finish_phase();
+        let hash_by_path: HashMap<String, u64> = headers
+            .iter()
+            .map(|h| (h.rel.clone(), h.pkg_hash))
+            .collect();
+
+        // 2. Logs to write (all parsed now, so a bad log fails the load before any write).
+        let log_rows = self.log_rows(&task, &root).await?;
+
+        // 3. Packages.
+        self.load_packages(&task, &headers, &hash_by_path).await?;
+
+        // 4. Task rows.
+        let subtasks = rows::subtask_rows(&task);
+        let have: Vec<rows_task::SubtaskRow> = self
+            .fetch(
+                self.db
+                    .client()
+                    .query("SELECT ?fields FROM Tasks_buffer WHERE task_id = {id:UInt32} AND task_changed = toDateTime({c:UInt32})")
+                    .param("id", self.task_id)
+                    .param("c", task.state.changed),
+                "checking Tasks",
+            )
+            .await?;
+        let subtasks = absent(subtasks, &have);
+        self.insert(rows_task::table::TASKS, "Tasks", subtasks)
+            .await?;
+
+        self.insert(rows_task::table::TASK_LOGS, "TaskLogs", log_rows)
+            .await?;
+
+        let (iterations, chroots) = rows::iteration_rows(&task, &hash_by_path);
+        let chroot_hashes: Vec<u64> = chroots.iter().map(|c| array_hash(&c.tch_chroot)).collect();
+        let have = self
+            .hashes("SELECT DISTINCT tch_hash AS h FROM TaskChroots_buffer WHERE tch_hash IN {h:Array(UInt64)}", &chroot_hashes, "checking TaskChroots")
+            .await?;
+        let chroots: Vec<_> = chroots
+            .into_iter()
+            .filter(|c| !have.contains(&array_hash(&c.tch_chroot)))
+            .collect();
+        self.insert(rows_task::table::TASK_CHROOTS, "TaskChroots", chroots)
+            .await?;
+        let have: Vec<rows_task::TaskIterationRow> = self
+            .fetch(
+                self.db
+                    .client()
+                    .query("SELECT ?fields FROM TaskIterations_buffer WHERE task_id = {id:UInt32} AND task_changed = toDateTime({c:UInt32})")
+                    .param("id", self.task_id)
+                    .param("c", task.state.changed),
+                "checking TaskIterations",
+            )
+            .await?;
+        let iterations = absent(iterations, &have);
+        self.insert(
+            rows_task::table::TASK_ITERATIONS,
+            "TaskIterations",
+            iterations,
+        )
+        .await?;
+
+        let (plan_pkgs, plan_hashes) = rows::plan_rows(&task);
+        let plan_keys: Vec<u64> = task.plan.hashes.values().copied().collect();
+        if !plan_keys.is_empty() {
+            let have: Vec<rows_task::TaskPlanPackageRow> = self
+                .fetch(
+                    self.db
+                        .client()
+                        .query("SELECT ?fields FROM TaskPlanPackages WHERE tplan_hash IN {h:Array(UInt64)}")
+                        .param("h", &plan_keys),
+                    "checking TaskPlanPackages",
+                )
+                .await?;
+            let rows = absent_set(plan_pkgs, have);
+            self.insert(
+                rows_task::table::TASK_PLAN_PACKAGES,
+                "TaskPlanPackages",
+                rows,
+            )
+            .await?;
+            let have: Vec<rows_task::TaskPlanPkgHashRow> = self
+                .fetch(
+                    self.db
+                        .client()
+                        .query("SELECT ?fields FROM TaskPlanPkgHash WHERE tplan_hash IN {h:Array(UInt64)}")
+                        .param("h", &plan_keys),
+                    "checking TaskPlanPkgHash",
+                )
+                .await?;
+            let rows = absent_set(plan_hashes, have);
+            self.insert(
+                rows_task::table::TASK_PLAN_PKG_HASH,
+                "TaskPlanPkgHash",
+                rows,
+            )
+            .await?;
+        }
+
+        self.write_approvals(&task).await?;
+
+        let progress = rows::subtask_progress_rows(&task);
+        let have: Vec<rows_task::TaskSubtaskProgressRow> = self
+            .fetch(
+                self.db
+                    .client()
+                    .query("SELECT ?fields FROM TaskSubtaskProgress WHERE task_id = {id:UInt32}")
+                    .param("id", self.task_id),
+                "checking TaskSubtaskProgress",
+            )
+            .await?;
+        let progress = absent(progress, &have);
+        self.insert(
+            rows_task::table::TASK_SUBTASK_PROGRESS,
+            "TaskSubtaskProgress",
+            progress,
+        )
+        .await?;
+        let have: Vec<rows_task::TaskProgressRow> = self
+            .fetch(
+                self.db
+                    .client()
+                    .query("SELECT ?fields FROM TaskProgress WHERE task_id = {id:UInt32} AND type = 'state'")
+                    .param("id", self.task_id),
+                "checking TaskProgress",
+            )
+            .await?;
+        let progress = absent(vec![rows::progress_row(&task)], &have);
+        self.insert(rows_task::table::TASK_PROGRESS, "TaskProgress", progress)
+            .await?;
+
+        // 5. The state row, last.
+        if !self.state_loaded(&state_row).await? {
+            self.insert(rows_task::table::TASK_STATES, "TaskStates", vec![state_row])
+                .await?;
+        }
+
+        // 6. Post-processing.
+        if self.opts.file_provides {
+            self.file_provides().await?;
+        }
+        if self.opts.flush && !self.opts.dry_run {
+            self.flush().await?;
+        }
+        Ok(())
+    }
+
+    /// True when an identical `TaskStates` row exists.
+    async fn state_loaded(&self, row: &TaskStateRow) -> Result<bool> {
+        let have: Vec<TaskStateRow> = self
+            .fetch(
+                self.db
+                    .client()
+                    .query("SELECT ?fields FROM TaskStates_buffer WHERE task_changed = toDateTime({c:UInt32}) AND task_id = {id:UInt32}")
+                    .param("id", row.task_id)
+                    .param("c", row.task_changed),
+                "checking TaskStates",
+            )
+            .await?;
+        Ok(have.contains(row))
+    }
+
+    /// The `h` column of `sql` (with an `{h:Array(UInt64)}` parameter) for `values`, chunked.
+    async fn hashes(&self, sql: &str, values: &[u64], what: &str) -> Result<HashSet<u64>> {
+        let mut out = HashSet::new();
+        for chunk in values.chunks(LOOKUP_CHUNK) {
+            let rows: Vec<HashRow> = self
+                .fetch(self.db.client().query_raw(sql).param("h", chunk), what)
+                .await?;
+            out.extend(rows.into_iter().map(|r| r.h));
+        }
+        Ok(out)
+    }
+
+    /// Approvals on the file system reconciled with the database (§6.6).
+    async fn write_approvals(&mut self, task: &Task) -> Result<()> {
+        let fs = rows::approval_rows(task);
+        let all: Vec<TaskApprovalRow> = self
+            .fetch(
+                self.db
+                    .client()
+                    .query("SELECT ?fields FROM TaskApprovals WHERE task_id = {id:UInt32} ORDER BY ts, tapp_date, tapp_revoked")
+                    .param("id", self.task_id),
+                "reading TaskApprovals",
+            )
+            .await?;
+        // Latest per (subtask, name, type): the last in (ts, date) order.
+        let mut latest: Vec<TaskApprovalRow> = Vec::new();
+        for r in all {
+            match latest.iter_mut().find(|l| {
+                l.subtask_id == r.subtask_id
+                    && l.tapp_name == r.tapp_name
+                    && l.tapp_type == r.tapp_type
+            }) {
+                Some(l) => *l = r,
+                None => latest.push(r),
+            }
+        }
+        let new = rows::reconcile_approvals(&fs, &latest, now_secs());
+        self.insert(rows_task::table::TASK_APPROVALS, "TaskApprovals", new)
+            .await
+    }
+
+    /// `(message, line)` pairs of `keys` that `TaskLogs` has, looked up through its sorting
+    /// key `(tlog_message, tlog_line, tlog_hash)`, so no table scan is needed.
+    async fn present_lines(
+        &self,
+        keys: &[(&str, u32, u64)],
+    ) -> Result<HashSet<(String, u32, u64)>> {
+        #[derive(Deserialize, Row)]
+        struct LineRow {
+            m: String,
+            n: u32,
+            h: u64,
+        }
+        let mut have = HashSet::new();
+        for chunk in keys.chunks(LOG_LOOKUP_CHUNK) {
+            let got: Vec<LineRow> = self
+                .fetch(
+                    self.db
+                        .client()
+                        .query_raw(
+                            "SELECT DISTINCT tlog_message AS m, tlog_line AS n, tlog_hash AS h FROM TaskLogs_buffer \
+                             WHERE (tlog_message, tlog_line, tlog_hash) IN {k:Array(Tuple(String, UInt32, UInt64))}",
+                        )
+                        .param("k", chunk),
+                    "checking TaskLogs",
+                )
+                .await?;
+            have.extend(got.into_iter().map(|r| (r.m, r.n, r.h)));
+        }
+        Ok(have)
+    }
+
+    /// The log rows to write. Every log is parsed first (a bad log fails the load before
+    /// anything is written); then a probe of each log's first and last line decides:
+    /// last line present → loaded (logs are written in line order and only grow), first
+    /// line present → partly loaded or grown (checked line by line), neither → new.
+    async fn log_rows(&self, task: &Task, root: &Path) -> Result<Vec<TaskLogRow>> {
+        let todo: Vec<LogRef> = task.logs.clone();
+        let pool = self.pool.clone();
+        let root = root.to_owned();
+        let parsed: Vec<(LogRef, Vec<TaskLogRow>)> = blocking(move || {
+            pool.install(|| {
+                todo.into_par_iter()
+                    .map(|l| {
+                        let path = root.join(&l.path);
+                        let bytes = std::fs::read(&path).map_err(TaskError::io(&path))?;
+                        let mtime = std::fs::metadata(&path)
+                            .and_then(|m| m.modified())
+                            .map_err(TaskError::io(&path))?
+                            .duration_since(std::time::UNIX_EPOCH)
+                            .map(|d| u32::try_from(d.as_secs()).unwrap_or(u32::MAX))
+                            .unwrap_or(0);
+                        let lines = parse_log(l.kind, &bytes, mtime).map_err(|e| e.at(&path))?;
+                        let rows = lines
+                            .into_iter()
+                            .map(|x| TaskLogRow {
+                                tlog_hash: l.hash,
+                                tlog_line: x.line,
+                                tlog_ts: x.ts,
+                                tlog_message: x.message,
+                            })
+                            .collect();
+                        Ok((l, rows))
+                    })
+                    .collect::<Result<Vec<_>>>()
+            })
+        })
+        .await?;
+        let key = |r: &TaskLogRow| (r.tlog_message.clone(), r.tlog_line, r.tlog_hash);
+        let probe: Vec<(&str, u32, u64)> = parsed
+            .iter()
+            .flat_map(|(_, rows)| rows.first().into_iter().chain(rows.last()))
+            .map(|r| (r.tlog_message.as_str(), r.tlog_line, r.tlog_hash))
+            .collect();
+        let probed = self.present_lines(&probe).await?;
+        let mut out = Vec::new();
+        for (_, rows) in &parsed {
+            let (Some(first), Some(last)) = (rows.first(), rows.last()) else {
+                continue;
+            };
+            if probed.contains(&key(last)) && !self.opts.force {
+                continue;
+            }
+            if probed.contains(&key(first)) || self.opts.force {
+                let keys: Vec<(&str, u32, u64)> = rows
+                    .iter()
+                    .map(|r| (r.tlog_message.as_str(), r.tlog_line, r.tlog_hash))
+                    .collect();
+                let have = self.present_lines(&keys).await?;
+                out.extend(rows.iter().filter(|r| !have.contains(&key(r))).cloned());
+            } else {
+                out.extend(rows.iter().cloned());
+            }
+        }
+        Ok(out)
+    }
+
+    /// Packages: identities known completely are skipped, the rest parsed in chunks and
+    /// written insert-if-absent.
+    async fn load_packages(
+        &mut self,
+        task: &Task,
+        headers: &[Header],
+        hash_by_path: &HashMap<String, u64>,
+    ) -> Result<()> {
+        let mut hashes: Vec<u64> = headers.iter().map(|h| h.pkg_hash).collect();
+        hashes.sort_unstable();
+        hashes.dedup();
+        let mut names: Vec<&str> = headers.iter().map(|h| h.name.as_str()).collect();
+        names.sort_unstable();
+        names.dedup();
+        // Packages rows by (name, hash): the name keeps the lookup on Packages' sorting key.
+        let mut have_pkg: HashSet<u64> = HashSet::new();
+        for chunk in hashes.chunks(LOOKUP_CHUNK) {
+            let rows: Vec<HashRow> = self
+                .fetch(
+                    self.db
+                        .client()
+                        .query_raw(
+                            "SELECT DISTINCT pkg_hash AS h FROM Packages_buffer \
+                             WHERE pkg_name IN {n:Array(String)} AND pkg_hash IN {h:Array(UInt64)}",
+                        )
+                        .param("n", &names)
+                        .param("h", chunk),
+                    "checking Packages",
+                )
+                .await?;
+            have_pkg.extend(rows.into_iter().map(|r| r.h));
+        }
+        let mut have_hash: HashSet<(u64, [u8; 16])> = HashSet::new();
+        let mut complete: HashSet<u64> = HashSet::new();
+        for chunk in hashes.chunks(LOOKUP_CHUNK) {
+            let rows: Vec<HashMd5Row> = self
+                .fetch(
+                    self.db
+                        .client()
+                        .query_raw(
+                            "SELECT DISTINCT pkgh_mmh AS h, lower(hex(pkgh_md5)) AS md5 FROM PackageHash_buffer \
+                             WHERE pkgh_mmh IN {h:Array(UInt64)}",
+                        )
+                        .param("h", chunk),
+                    "checking PackageHash",
+                )
+                .await?;
+            for r in rows {
+                complete.insert(r.h);
+                let mut md5 = [0u8; 16];
+                if hex::decode_to_slice(&r.md5, &mut md5).is_ok() {
+                    have_hash.insert((r.h, md5));
+                }
+            }
+        }
+        // A binary's source package is its iteration's.
+        let mut src_of: HashMap<&str, u64> = HashMap::new();
+        for it in &task.iterations {
+            let s = it
+                .srpm
+                .as_ref()
+                .and_then(|p| hash_by_path.get(p))
+                .copied()
+                .unwrap_or(0);
+            for r in &it.rpms {
+                src_of.entry(r.as_str()).or_insert(s);
+            }
+        }
+        let mut seen: HashSet<u64> = HashSet::new();
+        let mut todo: Vec<(Header, u64)> = Vec::new();
+        for h in headers {
+            let known = have_pkg.contains(&h.pkg_hash) && complete.contains(&h.pkg_hash);
+            if (known && !self.opts.force) || !seen.insert(h.pkg_hash) {
+                continue;
+            }
+            let src = match h.role {
+                PackageRole::Binary => src_of.get(h.rel.as_str()).copied().unwrap_or(0),
+                PackageRole::Source | PackageRole::Arepo => 0,
+            };
+            todo.push((h.clone(), src));
+        }
+        self.report.packages_new = todo.len();
+        self.obs.phase("packages", todo.len() as u64);
+        for chunk in todo.chunks(CHUNK_PACKAGES) {
+            let chunk = chunk.to_vec();
+            let pool = self.pool.clone();
+            let root = task.path.clone();
+            let digests = task.digests.clone();
+            let parsed: Vec<Parsed> = blocking(move || {
+                pool.install(|| {
+                    chunk
+                        .par_iter()
+                        .map(|(h, src)| {
+                            parse_package(&root, h, *src, digests.get(file_name(&h.rel)))
+                        })
+                        .collect::<Result<Vec<_>>>()
+                })
+            })
+            .await?;
+            let n = parsed.len() as u64;
+            self.write_packages(parsed, &have_pkg, &mut have_hash)
+                .await?;
+            self.obs.advance(n);
+        }
+        self.obs.finish_phase();
+        Ok(())
+    }
+
+    /// Writes one chunk of packages: Packages, Changelog, Files, Depends, Specfiles, then
+    /// PackageHash. Packages without a `Packages` row are new and written without further
+    /// checks; the others (an interrupted earlier load, or `--force`) table by table.
+    async fn write_packages(
+        &mut self,
+        chunk: Vec<Parsed>,
+        have_pkg: &HashSet<u64>,
+        have_hash: &mut HashSet<(u64, [u8; 16])>,
+    ) -> Result<()> {
+        let partial: Vec<u64> = chunk
+            .iter()
+            .map(|p| p.rows.pkg_hash)
+            .filter(|h| have_pkg.contains(h))
+            .collect();
+        let q = |t: &str| {
+            format!("SELECT DISTINCT pkg_hash AS h FROM {t} WHERE pkg_hash IN {{h:Array(UInt64)}}")
+        };
+        let have_files = self
+            .hashes(&q("Files_buffer"), &partial, "checking Files")
+            .await?;
+        let have_deps = self
+            .hashes(&q("Depends_buffer"), &partial, "checking Depends")
+            .await?;
+        let have_specs = self
+            .hashes(&q("Specfiles_buffer"), &partial, "checking Specfiles")
+            .await?;
+        let mut chlog: Vec<u64> = chunk
+            .iter()
+            .flat_map(|p| p.rows.changelog.iter().map(|c| c.chlog_hash))
+            .collect();
+        chlog.sort_unstable();
+        chlog.dedup();
+        let have_chlog = self
+            .hashes("SELECT DISTINCT chlog_hash AS h FROM Changelog_buffer WHERE chlog_hash IN {h:Array(UInt64)}", &chlog, "checking Changelog")
+            .await?;
+        let mut packages: Vec<PackageRow> = Vec::new();
+        let mut files: Vec<FileRow> = Vec::new();
+        let mut depends: Vec<DependRow> = Vec::new();
+        let mut specs: Vec<SpecfileRow> = Vec::new();
+        let mut changelog: Vec<ChangelogRow> = Vec::new();
+        let mut hash_rows: Vec<PackageHashRow> = Vec::new();
+        for p in chunk {
+            let r = p.rows;
+            let h = r.pkg_hash;
+            if !have_pkg.contains(&h) {
+                packages.push(r.package);
+            }
+            if !have_files.contains(&h) {
+                files.extend(r.files);
+            }
+            if !have_deps.contains(&h) {
+                depends.extend(r.depends);
+            }
+            if let Some(s) = r.specfile {
+                if !have_specs.contains(&h) {
+                    specs.push(s);
+                }
+            }
+            for c in r.changelog {
+                if !have_chlog.contains(&c.chlog_hash) && self.chlog_seen.insert(c.chlog_hash) {
+                    changelog.push(c);
+                }
+            }
+            if have_hash.insert((h, p.hash_row.pkgh_md5)) {
+                hash_rows.push(p.hash_row);
+            }
+        }
+        self.insert(table::PACKAGES, "Packages", packages).await?;
+        self.insert(table::CHANGELOG, "Changelog", changelog)
+            .await?;
+        self.insert(table::FILES, "Files", files).await?;
+        self.insert(table::DEPENDS, "Depends", depends).await?;
+        self.insert(table::SPECFILES, "Specfiles", specs).await?;
+        self.insert(table::PACKAGE_HASH, "PackageHash", hash_rows)
+            .await?;
+        Ok(())
+    }
+
+    /// The original's global file-provides statement (§5.6), through the buffers so its
+    /// result does not depend on when they flush. It inserts only names nobody provides
+    /// yet, so running it again adds nothing.
+    async fn file_provides(&mut self) -> Result<()> {
+        const SELECT: &str = "SELECT DISTINCT F.pkg_hash AS pkg_hash, U.fn_name AS dp_name, '' AS dp_version, \
+            toUInt32(0) AS dp_flag, 'provide' AS dp_type \
+            FROM Files_buffer AS F \
+            INNER JOIN ( \
+                SELECT DISTINCT fn_hash, fn_name FROM FileNames_buffer WHERE fn_name IN ( \
+                    SELECT DISTINCT dp_name FROM Depends_buffer \
+                    WHERE dp_type = 'require' AND dp_name NOT LIKE 'rpmlib%' \
+                      AND dp_name NOT IN (SELECT dp_name FROM Depends_buffer WHERE dp_type = 'provide') \
+                ) \
+            ) AS U ON U.fn_hash = F.file_hashname";
+        let n: Vec<CountRow> = self
+            .fetch(
+                self.db
+                    .client()
+                    .query_raw(&format!("SELECT count() AS n FROM ({SELECT})")),
+                "counting file provides",
+            )
+            .await?;
+        let n = n.first().map(|r| r.n).unwrap_or(0);
+        *self.report.rows.entry("FileProvides").or_default() += n;
+        if n == 0 || self.opts.dry_run {
+            return Ok(());
+        }
+        self.db
+            .execute(
+                &format!("INSERT INTO Depends_buffer (pkg_hash, dp_name, dp_version, dp_flag, dp_type) {SELECT}"),
+                &format!("task {}: inserting file provides", self.task_id),
+            )
+            .await?;
+        Ok(())
+    }
+
+    /// `-f`: flushes the buffers, `TaskStates_buffer` last (its MV reads the others).
+    async fn flush(&self) -> Result<()> {
+        for t in [
+            "Files_buffer",
+            "Depends_buffer",
+            "Changelog_buffer",
+            "Packages_buffer",
+            "PackageHash_buffer",
+            "Specfiles_buffer",
+            "TaskChroots_buffer",
+            "TaskLogs_buffer",
+            "TaskIterations_buffer",
+            "Tasks_buffer",
+            "TaskStates_buffer",
+        ] {
+            self.db
+                .execute(&format!("OPTIMIZE TABLE {t}"), &format!("flushing {t}"))
+                .await
+                .map_err(TaskError::Db)?;
+        }
+        Ok(())
+    }
+}
+
+/// The rows of `want` that are not in `have` (order kept, duplicates in `want` dropped).
+fn absent<T: PartialEq + Clone>(want: Vec<T>, have: &[T]) -> Vec<T> {
+    let mut out: Vec<T> = Vec::with_capacity(want.len());
+    for r in want {
+        if !have.contains(&r) && !out.contains(&r) {
+            out.push(r);
+        }
+    }
+    out
+}
+
+/// [`absent`] through a hash set, for the larger plan tables.
+fn absent_set<T: Eq + std::hash::Hash + Clone>(want: Vec<T>, have: Vec<T>) -> Vec<T> {
+    let mut seen: HashSet<T> = have.into_iter().collect();
+    want.into_iter()
+        .filter(|r| seen.insert(r.clone()))
+        .collect()
+}
+
+fn file_name(rel: &str) -> &str {
+    rel.rsplit('/').next().unwrap_or(rel)
+}
+
+/// Reads one package fully and fills its `PackageHash` row: noarch binaries always get
+/// their digests from the file (the original's workaround for noarch duplicates), others
+/// use what `pkglist.task.xz` and the plan state and compute the rest.
+fn parse_package(
+    root: &Path,
+    h: &Header,
+    src: u64,
+    stated: Option<&super::model::StatedDigests>,
+) -> Result<Parsed> {
+    let path = root.join(&h.rel);
+    let mut rows = read_package_file(&path)?;
+    if rows.package.pkg_sourcepackage == 0 {
+        rows.set_srcrpm_hash(src);
+    }
+    let noarch = rows.package.pkg_sourcepackage == 0 && file_name(&h.rel).contains(".noarch.rpm");
+    let (mut md5, mut sha256, mut blake2b) = match (noarch, stated) {
+        (false, Some(d)) => (d.md5, d.sha256, d.blake2b),
+        _ => (None, None, None),
+    };
+    if md5.is_none() || sha256.is_none() || blake2b.is_none() {
+        let got = altrepodb_rpm::digest_file(
+            &path,
+            &[DigestAlgo::Md5, DigestAlgo::Sha256, DigestAlgo::Blake2b512],
+        )
+        .map_err(TaskError::io(&path))?;
+        md5 = md5.or(got.md5);
+        sha256 = sha256.or(got.sha256);
+        blake2b = blake2b.or(got.blake2b);
+    }
+    let hash_row = PackageHashRow {
+        pkgh_mmh: rows.pkg_hash,
+        pkgh_md5: md5.unwrap_or_default(),
+        pkgh_sha1: rows.sha1header,
+        pkgh_sha256: sha256.unwrap_or_default(),
+        pkgh_blake2b: Fixed64(blake2b.unwrap_or([0; 64])),
+    };
+    Ok(Parsed { rows, hash_row })
+}
