@@ -127,7 +127,8 @@ pub async fn connect(cfg: &AmqpConfig, information: &str) -> Result<Connection, 
     }
 }
 
-/// Declares `q` (with `x-queue-type` when set) and applies its bindings and unbindings.
+/// Declares `q` (with `x-queue-type` when set) and applies its unbindings and bindings; the
+/// exchanges bound to are declared (durable topic) when missing.
 pub async fn declare_queue(
     ch: &Channel,
     q: &QueueConfig,
@@ -169,6 +170,8 @@ pub async fn declare_queue(
         })?;
     }
     for b in &q.bind_at_startup {
+        // The source exchange may not exist yet when the daemon starts before the publisher.
+        declare_exchange(ch, &b.exchange, cfg).await?;
         ch.queue_bind(
             ShortString::from(q.name.clone()),
             ShortString::from(b.exchange.clone()),

@@ -756,7 +756,9 @@ impl Service {
                     JobError::permanent(reason)
                 }
             };
-            let transient = failure.transient || !self.db_answers().await;
+            // Always check: a failure during an outage must close the gate for the next try.
+            let db_ok = self.db_answers().await;
+            let transient = failure.transient || !db_ok;
             if transient && attempt < LOCAL_RETRIES && !self.stopped() {
                 self.shared.metrics.inc(
                     "altrepodb_jobs_total",
