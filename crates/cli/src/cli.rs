@@ -42,6 +42,8 @@ pub enum Command {
         #[command(subcommand)]
         action: RpmAction,
     },
+    /// Generate realistic test data (branch snapshots, tasks).
+    Testdata(crate::testdata_cmd::TestdataArgs),
     /// Floors for the benchmarks.
     #[command(hide = true, subcommand)]
     Bench(BenchAction),

@@ -10,6 +10,7 @@ mod config;
 mod logging;
 mod progress;
 mod rpm_show;
+mod testdata_cmd;
 
 use std::ffi::OsString;
 use std::path::Path;
@@ -87,6 +88,7 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Rpm { action } => match action {
             RpmAction::Show(a) => rpm_show::run(&a),
         },
+        Command::Testdata(a) => testdata_cmd::run(&a),
         Command::Bench(BenchAction::ReadHeaders(a)) => cmd::bench::read_headers(&a),
         Command::Aliases => {
             println!("{}", aliases::ALIASES.join("\n"));
