@@ -110,7 +110,7 @@ impl Daemon {
         let health = Arc::new(HealthBoard::new());
         let metrics = Arc::new(Metrics::new());
         let (stop_tx, stop_rx) = watch::channel(false);
-        for (k, _) in &cfg.file.unknown {
+        for k in cfg.file.unknown.keys() {
             tracing::warn!(key = %k, "config.json: unknown key ignored");
         }
 

@@ -477,7 +477,7 @@ impl Service {
                         .set("altrepodb_amqp_connected", &labels(&self.name), 0.0);
                     self.shared.health.error(&self.name, &e);
                     tracing::warn!(service = %self.name, error = %e, "AMQP connection lost or refused; reconnecting");
-                    if attempt == 1 || attempt % 20 == 0 {
+                    if attempt == 1 || attempt.is_multiple_of(20) {
                         self.shared.notifier.send(Note::new(
                             &self.name,
                             Severity::Warning,
