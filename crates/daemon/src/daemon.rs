@@ -19,7 +19,7 @@ use crate::notifier::{self, Kind, Note, Notifier, Severity};
 use crate::sdnotify;
 use crate::service::{Handler, Service, Shared};
 use crate::services::repo::RepoService;
-use crate::services::task::{MissingTaskLoader, TaskLoader, TaskService};
+use crate::services::task::{DirTaskLoader, TaskLoader, TaskService};
 
 /// Why the daemon could not start.
 #[derive(Debug, Error)]
@@ -80,7 +80,7 @@ impl Registry {
 
 impl Default for Registry {
     fn default() -> Self {
-        Registry::standard(Arc::new(MissingTaskLoader))
+        Registry::standard(Arc::new(DirTaskLoader::default()))
     }
 }
 

@@ -20,6 +20,8 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use altrepodb_db::Db;
+use altrepodb_load::task::{load_task, TaskError, TaskLoadOptions};
+use altrepodb_load::NoObserver;
 use base64::Engine as _;
 use clickhouse::Row;
 use serde::{Deserialize, Serialize};
@@ -42,7 +44,7 @@ pub struct TaskLoadRequest {
     pub state: String,
 }
 
-/// Loads one task directory (the `altrepodb_load::task` loader, when it lands, implements this).
+/// Loads one task directory ([`DirTaskLoader`]; tests may put in their own).
 ///
 /// Service settings as the original: approvals are not read from the file system (they come
 /// as messages), logs of NEW tasks are skipped, buffers are flushed.
@@ -55,7 +57,7 @@ pub trait TaskLoader: Send + Sync {
     ) -> BoxFuture<'static, Result<JobOutcome, JobError>>;
 }
 
-/// The stand-in until the task loader exists: every load fails (and is reported).
+/// A loader that refuses every load (for services that must not read task directories).
 #[derive(Debug, Default, Clone, Copy)]
 pub struct MissingTaskLoader;
 
@@ -70,6 +72,58 @@ impl TaskLoader for MissingTaskLoader {
                 "task {}: loading task directories is not available in this build of altrepodb",
                 req.task_id
             )))
+        })
+    }
+}
+
+/// The task loader of `altrepodb_load::task`, as the service runs it: buffers flushed,
+/// `workers` threads (the original used 4).
+///
+/// Differences from the original's service settings: approvals found in the task
+/// directory are reconciled as in the CLI (the original's service skipped them and relied on
+/// the approval messages; the rows are insert-if-absent either way), and the logs of NEW
+/// tasks are stored.
+#[derive(Debug, Clone, Copy)]
+pub struct DirTaskLoader {
+    /// Threads for reading package files and logs.
+    pub workers: usize,
+}
+
+impl Default for DirTaskLoader {
+    fn default() -> Self {
+        DirTaskLoader { workers: 4 }
+    }
+}
+
+impl TaskLoader for DirTaskLoader {
+    fn load(
+        &self,
+        db: Arc<Db>,
+        req: TaskLoadRequest,
+    ) -> BoxFuture<'static, Result<JobOutcome, JobError>> {
+        let workers = self.workers.max(1);
+        Box::pin(async move {
+            if !req.path.is_dir() {
+                return Err(JobError::permanent(format!(
+                    "task {}: directory {} not found",
+                    req.task_id,
+                    req.path.display()
+                )));
+            }
+            let mut opts = TaskLoadOptions::new(&req.path);
+            opts.workers = workers;
+            opts.flush = true;
+            match load_task(&db, &opts, Arc::new(NoObserver)).await {
+                Ok(r) => Ok(JobOutcome {
+                    summary: r.summary(),
+                    rows: r.rows.iter().map(|(k, v)| ((*k).to_owned(), *v)).collect(),
+                    already_done: r.already_loaded,
+                }),
+                Err(TaskError::Db(e)) if e.exit_code() == altrepodb_db::error::EXIT_CONNECTION => {
+                    Err(JobError::transient(e.to_string()))
+                }
+                Err(e) => Err(JobError::permanent(format!("task {}: {e}", req.task_id))),
+            }
         })
     }
 }
