@@ -1,0 +1,225 @@
+//! `altrepodb task load|clean` and the `task_loader` / `task_cleaner` aliases.
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+use altrepodb_load::task::{clean_tasks, load_task, TaskCleanOptions, TaskLoadOptions};
+use altrepodb_load::Observer;
+use anyhow::Result;
+use indicatif::ProgressBar;
+
+use super::{connect, runtime, setup_with};
+use crate::cli::CommonArgs;
+use crate::config::workers;
+
+/// Options of `altrepodb task load`.
+#[derive(Debug, clap::Args)]
+pub struct TaskLoadArgs {
+    /// Task directory, e.g. /tasks/350000 or the archived /archive/tasks/done/_341/350000.
+    pub path: PathBuf,
+    /// Threads for reading package files and logs (default: [DEFAULT] workers, else 4).
+    #[arg(short = 'w', long = "workers")]
+    pub workers: Option<usize>,
+    /// Flush the buffer tables afterwards (OPTIMIZE TABLE, TaskStates_buffer last).
+    #[arg(short = 'f', long = "flush-buffers")]
+    pub flush_buffers: bool,
+    /// Re-read every package and re-check every table even if this state is loaded.
+    #[arg(short = 'F', long = "force")]
+    pub force: bool,
+    /// Write the parsed task to ./JSON/dump-<id>-<YYYY-MM-DD>.json.
+    #[arg(short = 'J', long = "dumpjson")]
+    pub dumpjson: bool,
+    /// Read everything, print the rows per table that would be written, write nothing.
+    #[arg(long = "dry-run")]
+    pub dry_run: bool,
+    /// Skip the original's global file-provides statement after the load.
+    #[arg(long = "no-file-provides")]
+    pub no_file_provides: bool,
+    /// Database and logging options.
+    #[command(flatten)]
+    pub common: CommonArgs,
+}
+
+/// Options of `altrepodb task clean`.
+#[derive(Debug, clap::Args)]
+pub struct TaskCleanArgs {
+    /// Tasks root: the directory holding the <task id>/ directories.
+    pub root: PathBuf,
+    /// Check only this task.
+    #[arg(short = 't', long = "task-id", value_parser = clap::value_parser!(u32).range(1..))]
+    pub task_id: Option<u32>,
+    /// Report only: write no DELETED rows.
+    #[arg(short = 'x', long = "dry-run")]
+    pub dry_run: bool,
+    /// Where tasks with a state differing from the database are listed.
+    #[arg(long = "unclear-log", default_value = altrepodb_load::task::clean::UNCLEAR_STATES_FILE)]
+    pub unclear_log: PathBuf,
+    /// Database and logging options.
+    #[command(flatten)]
+    pub common: CommonArgs,
+}
+
+/// Progress bars per phase.
+#[derive(Default)]
+struct Bars {
+    current: Mutex<Option<ProgressBar>>,
+}
+
+impl Observer for Bars {
+    fn phase(&self, name: &str, total: u64) {
+        let bar = if total == 0 {
+            crate::progress::spinner(name)
+        } else {
+            crate::progress::bar(name, total)
+        };
+        if let Ok(mut cur) = self.current.lock() {
+            if let Some(old) = cur.replace(bar) {
+                old.finish_and_clear();
+            }
+        }
+    }
+
+    fn advance(&self, n: u64) {
+        if let Ok(cur) = self.current.lock() {
+            if let Some(b) = cur.as_ref() {
+                b.inc(n);
+            }
+        }
+    }
+
+    fn finish_phase(&self) {
+        if let Ok(mut cur) = self.current.lock() {
+            if let Some(b) = cur.take() {
+                b.finish_and_clear();
+            }
+        }
+    }
+}
+
+/// Loads one task directory; prints the summary line (rows per table, seconds) and, with
+/// `--dry-run`, one line per table.
+pub fn load(args: &TaskLoadArgs) -> Result<i32> {
+    let tag = args
+        .path
+        .components()
+        .next_back()
+        .map(|c| c.as_os_str().to_string_lossy().into_owned());
+    let s = setup_with(&args.common, "task_loader", tag.as_deref(), None)?;
+    let mut opts = TaskLoadOptions::new(&args.path);
+    opts.workers = args.workers.unwrap_or_else(|| workers(&s.ini, 4)).max(1);
+    opts.force = args.force;
+    opts.dry_run = args.dry_run;
+    opts.flush = args.flush_buffers;
+    opts.file_provides = !args.no_file_provides;
+    opts.dump_json = args.dumpjson.then(|| PathBuf::from("JSON"));
+    runtime()?.block_on(async {
+        let db = connect(&s.settings, true).await?;
+        let bars: Arc<dyn Observer> = Arc::new(Bars::default());
+        let report = load_task(&db, &opts, bars).await?;
+        for skipped in &report.skipped {
+            eprintln!("altrepodb: skipped: {skipped}");
+        }
+        if let Some(p) = &report.dump {
+            println!("dump: {}", p.display());
+        }
+        if opts.dry_run {
+            for (table, n) in &report.rows {
+                println!("{table}\t{n}");
+            }
+        }
+        println!("{}", report.summary());
+        Ok(0)
+    })
+}
+
+/// Marks vanished tasks DELETED and lists unclear states; prints the summary line.
+pub fn clean(args: &TaskCleanArgs) -> Result<i32> {
+    let s = setup_with(&args.common, "task_cleaner", Some("clean"), None)?;
+    let mut opts = TaskCleanOptions::new(&args.root);
+    opts.task_id = args.task_id;
+    opts.dry_run = args.dry_run;
+    opts.unclear_log = args.unclear_log.clone();
+    runtime()?.block_on(async {
+        let db = connect(&s.settings, true).await?;
+        let report = clean_tasks(&db, &opts).await?;
+        for id in &report.deleted {
+            println!("deleted: {id}");
+        }
+        for u in &report.unclear {
+            println!(
+                "unclear: {}\t@DB\t{}\t@FS\t{}",
+                u.task_id, u.db_state, u.fs_state
+            );
+        }
+        println!("{}", report.summary());
+        Ok(0)
+    })
+}
+
+/// The original `task_loader` options as `altrepodb task load` options.
+pub fn from_task_loader(a: crate::aliases::TaskLoaderArgs) -> TaskLoadArgs {
+    TaskLoadArgs {
+        path: a.path,
+        workers: Some(a.workers),
+        flush_buffers: a.flush_buffers,
+        force: a.force,
+        dumpjson: a.dumpjson,
+        dry_run: false,
+        no_file_provides: false,
+        common: a.db.to_common(),
+    }
+}
+
+/// The original `task_cleaner` options as `altrepodb task clean` options.
+pub fn from_task_cleaner(a: crate::aliases::TaskCleanerArgs) -> TaskCleanArgs {
+    TaskCleanArgs {
+        root: a.path,
+        task_id: a.task_id,
+        dry_run: a.dry_run,
+        unclear_log: PathBuf::from(altrepodb_load::task::clean::UNCLEAR_STATES_FILE),
+        common: a.db.to_common(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::{CommandFactory, Parser};
+
+    #[derive(Debug, Parser)]
+    struct Load {
+        #[command(flatten)]
+        a: TaskLoadArgs,
+    }
+
+    #[derive(Debug, Parser)]
+    struct Clean {
+        #[command(flatten)]
+        a: TaskCleanArgs,
+    }
+
+    #[test]
+    fn options() {
+        Load::command().debug_assert();
+        Clean::command().debug_assert();
+        let l = Load::try_parse_from([
+            "x",
+            "/tasks/350000",
+            "-w",
+            "8",
+            "-f",
+            "-F",
+            "-J",
+            "--dry-run",
+            "-s",
+            "ch",
+        ])
+        .unwrap();
+        assert_eq!(l.a.workers, Some(8));
+        assert!(l.a.flush_buffers && l.a.force && l.a.dumpjson && l.a.dry_run);
+        assert_eq!(l.a.common.host.as_deref(), Some("ch"));
+        let c = Clean::try_parse_from(["x", "/tasks", "-t", "5", "-x"]).unwrap();
+        assert_eq!((c.a.task_id, c.a.dry_run), (Some(5), true));
+        assert!(Clean::try_parse_from(["x", "/tasks", "-t", "0"]).is_err());
+    }
+}
