@@ -524,3 +524,97 @@ async fn sigterm_during_a_load_requeues_or_completes_and_exits_0() {
     cleanup(&conn, &[&queue], &[&ex]).await;
     eprintln!("sigterm test: {:.1} s", t0.elapsed().as_secs_f64());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn schedule_runs_jobs_without_overlap_and_systemd_is_notified() {
+    if !rabbit() {
+        return;
+    }
+    let t0 = Instant::now();
+    let tdb = TestDb::new().await;
+    let conn = amqp().await;
+    let ex = unique("probe-ex");
+    let queue = unique("probe-q");
+    // The probe's scheduled job sleeps 1.5 s; ticks come every second.
+    let setup = write_config(
+        json!({"notifier": {"amqp": {"host": "127.0.0.1", "exchange": unique("notify-ex")}}, "http": {"port": 0}}),
+        &[(
+            "probe_loader",
+            json!({"database": tdb.database_json(), "amqp": service_amqp(&queue, &ex, "probe.#"),
+                   "workers_count": 2, "schedule": "1s"}),
+        )],
+    );
+    let sock_dir = tempfile::tempdir().unwrap();
+    let sock_path = sock_dir.path().join("notify.sock");
+    let sock = std::os::unix::net::UnixDatagram::bind(&sock_path).unwrap();
+    sock.set_read_timeout(Some(Duration::from_secs(20)))
+        .unwrap();
+    let mut d = DaemonProc::start_with(
+        &setup,
+        &[
+            ("NOTIFY_SOCKET", sock_path.to_str().unwrap()),
+            ("WATCHDOG_USEC", "2000000"),
+        ],
+    );
+    let mut buf = [0u8; 512];
+    let n = sock.recv(&mut buf).expect("READY datagram");
+    let ready = String::from_utf8_lossy(&buf[..n]).into_owned();
+    assert!(ready.starts_with("READY=1\n"), "{ready}");
+    assert!(ready.contains("STATUS=running: probe_loader"), "{ready}");
+    let n = sock.recv(&mut buf).expect("WATCHDOG datagram");
+    assert_eq!(&buf[..n], b"WATCHDOG=1");
+
+    assert!(
+        d.wait_until(Duration::from_secs(30), || {
+            d.metric("altrepodb_scheduled_runs_total{service=\"probe_loader\",result=\"started\"}")
+                >= 3.0
+                && d.metric(
+                    "altrepodb_scheduled_runs_total{service=\"probe_loader\",result=\"skipped\"}",
+                ) >= 1.0
+        }),
+        "{}\n{}",
+        d.get("/metrics").1,
+        d.log_text()
+    );
+    // Scheduled runs never overlap: starts and ends of the scheduled job alternate.
+    let mut running = false;
+    for e in d.events() {
+        let m = e["fields"]["message"].as_str().unwrap_or("");
+        let scheduled = e["fields"]["job"]
+            .as_str()
+            .is_some_and(|j| j.contains("scheduled"));
+        if scheduled && m == "job started" {
+            assert!(!running, "overlapping scheduled runs:\n{}", d.log_text());
+            running = true;
+        } else if scheduled && m == "job done" {
+            running = false;
+        }
+    }
+    assert_eq!(
+        d.metric("altrepodb_messages_received_total{service=\"probe_loader\"}"),
+        0.0
+    );
+
+    unsafe {
+        libc::kill(d.pid(), libc::SIGTERM);
+    }
+    let mut stopping = false;
+    while let Ok(n) = sock.recv(&mut buf) {
+        if &buf[..n] == b"STOPPING=1" {
+            stopping = true;
+            break;
+        }
+    }
+    assert!(stopping, "no STOPPING=1");
+    assert_eq!(
+        d.wait_exit(Duration::from_secs(30)),
+        Some(0),
+        "{}",
+        d.log_text()
+    );
+    cleanup(&conn, &[&queue], &[&ex]).await;
+    eprintln!(
+        "schedule/sd_notify test: {:.1} s",
+        t0.elapsed().as_secs_f64()
+    );
+}

@@ -621,13 +621,22 @@ pub struct DaemonProc {
 impl DaemonProc {
     /// Starts the daemon of `setup` and waits until it logs "daemon started".
     pub fn start(setup: &Setup) -> DaemonProc {
+        DaemonProc::start_with(setup, &[])
+    }
+
+    /// [`DaemonProc::start`] with extra environment variables.
+    pub fn start_with(setup: &Setup, env: &[(&str, &str)]) -> DaemonProc {
         let exe = std::env::current_exe().unwrap();
-        let mut child = Command::new(exe)
+        let mut cmd = Command::new(exe);
+        cmd.env_remove("NOTIFY_SOCKET");
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let mut child = cmd
             .args(["--exact", "daemon_child", "--nocapture", "--test-threads=1"])
             .env("ALTREPODB_DAEMON_CHILD", "1")
             .env("ALTREPODB_DAEMON_CONFIG", &setup.config)
             .env("ALTREPODB_DAEMON_SERVICES", &setup.services)
-            .env_remove("NOTIFY_SOCKET")
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
