@@ -8,6 +8,9 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser};
 
+pub use crate::cmd::amqpfire::AmqpfireArgs;
+pub use crate::cmd::daemon::DaemonArgs;
+
 /// Every original tool name this binary answers to.
 pub const ALIASES: &[&str] = &[
     "repo_loader",
@@ -259,50 +262,6 @@ pub struct TaskCleanerArgs {
     pub db: OrigDbArgs,
 }
 
-/// `repodb_amqpfire -c FILE -s SERVICE [-p PARAMS…]`
-#[derive(Debug, Parser)]
-#[command(
-    name = "repodb_amqpfire",
-    about = "Publish a trigger message to an uploader service"
-)]
-pub struct AmqpfireArgs {
-    /// Configuration file (JSON).
-    #[arg(short = 'c', long = "config", required = true)]
-    pub config: PathBuf,
-    /// Service to trigger.
-    #[arg(short = 's', long = "service", required = true)]
-    pub service: String,
-    /// Service parameters (repo: branch and YYYY-MM-DD).
-    #[arg(short = 'p', long = "params", num_args = 0..)]
-    pub params: Vec<String>,
-    /// Debug logging.
-    #[arg(short = 'D', long = "debug")]
-    pub debug: bool,
-}
-
-/// `altrepod [-c FILE] [-s DIR]` (the original `uploaderd`)
-#[derive(Debug, Parser)]
-#[command(name = "altrepod", about = "ALTRepo DB upload daemon")]
-pub struct DaemonArgs {
-    /// Daemon configuration (JSON).
-    #[arg(
-        short = 'c',
-        long = "config",
-        default_value = "/etc/uploaderd/config.json"
-    )]
-    pub config: PathBuf,
-    /// Services configuration directory.
-    #[arg(
-        short = 's',
-        long = "service-dir",
-        default_value = "/etc/uploaderd/services.d/"
-    )]
-    pub service_dir: PathBuf,
-    /// Debug logging.
-    #[arg(short = 'D', long = "debug")]
-    pub debug: bool,
-}
-
 impl OrigDbArgs {
     /// The same options in the form `altrepodb` subcommands take.
     pub fn to_common(&self) -> crate::cli::CommonArgs {
@@ -341,16 +300,36 @@ fn repo_loader(a: RepoLoaderArgs) -> anyhow::Result<i32> {
 ///
 /// Returns `None` when `name` is not an alias.
 pub fn run(name: &str, args: Vec<OsString>) -> Option<i32> {
-    if name == "repo_loader" {
-        let a = RepoLoaderArgs::try_parse_from(&args).unwrap_or_else(|e| e.exit());
-        return Some(repo_loader(a).unwrap_or_else(|e| crate::report(&e)));
+    let done = |r: anyhow::Result<i32>| Some(r.unwrap_or_else(|e| crate::report(&e)));
+    match name {
+        "repo_loader" => {
+            let a = RepoLoaderArgs::try_parse_from(&args).unwrap_or_else(|e| e.exit());
+            return done(repo_loader(a));
+        }
+        "task_loader" => {
+            let a = TaskLoaderArgs::try_parse_from(&args).unwrap_or_else(|e| e.exit());
+            return done(crate::cmd::task::load(&crate::cmd::task::from_task_loader(
+                a,
+            )));
+        }
+        "task_cleaner" => {
+            let a = TaskCleanerArgs::try_parse_from(&args).unwrap_or_else(|e| e.exit());
+            return done(crate::cmd::task::clean(
+                &crate::cmd::task::from_task_cleaner(a),
+            ));
+        }
+        "altrepod" | "uploaderd" => {
+            let a = DaemonArgs::try_parse_from(&args).unwrap_or_else(|e| e.exit());
+            return done(crate::cmd::daemon::run(&a));
+        }
+        "repodb_amqpfire" => {
+            let a = AmqpfireArgs::try_parse_from(&args).unwrap_or_else(|e| e.exit());
+            return done(crate::cmd::amqpfire::run(&a));
+        }
+        _ => {}
     }
     // What `altrepodb` subcommand will take over each tool once its loader exists.
     let (parsed, successor): (Result<(), clap::Error>, &str) = match name {
-        "task_loader" => (
-            TaskLoaderArgs::try_parse_from(&args).map(drop),
-            "altrepodb task load",
-        ),
         "image_loader" => (
             ImageLoaderArgs::try_parse_from(&args).map(drop),
             "altrepodb image load",
@@ -374,18 +353,6 @@ pub fn run(name: &str, args: Vec<OsString>) -> Option<i32> {
         "spdx_loader" => (
             SpdxLoaderArgs::try_parse_from(&args).map(drop),
             "altrepodb spdx load",
-        ),
-        "task_cleaner" => (
-            TaskCleanerArgs::try_parse_from(&args).map(drop),
-            "altrepodb task clean",
-        ),
-        "repodb_amqpfire" => (
-            AmqpfireArgs::try_parse_from(&args).map(drop),
-            "altrepodb amqpfire",
-        ),
-        "altrepod" | "uploaderd" => (
-            DaemonArgs::try_parse_from(&args).map(drop),
-            "altrepodb daemon",
         ),
         _ => return None,
     };

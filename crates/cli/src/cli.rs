@@ -36,6 +36,16 @@ pub enum Command {
         #[command(subcommand)]
         action: RepoAction,
     },
+    /// Load and clean girar build tasks.
+    Task {
+        /// The `task` action.
+        #[command(subcommand)]
+        action: TaskAction,
+    },
+    /// Run the AMQP-driven upload service (the original `uploaderd`).
+    Daemon(crate::cmd::daemon::DaemonArgs),
+    /// Publish a trigger message to a daemon service (the original `repodb_amqpfire`).
+    Amqpfire(crate::cmd::amqpfire::AmqpfireArgs),
     /// Inspect RPM files.
     Rpm {
         /// The `rpm` action.
@@ -78,6 +88,15 @@ pub enum BenchAction {
 pub enum RepoAction {
     /// Load one dated snapshot of a branch as a package-set tree.
     Load(crate::cmd::repo::RepoLoadArgs),
+}
+
+/// `altrepodb task …`
+#[derive(Debug, Subcommand)]
+pub enum TaskAction {
+    /// Load one girar task directory.
+    Load(crate::cmd::task::TaskLoadArgs),
+    /// Mark tasks that vanished from the task tree as DELETED.
+    Clean(crate::cmd::task::TaskCleanArgs),
 }
 
 /// `altrepodb rpm …`

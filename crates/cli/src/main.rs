@@ -11,6 +11,7 @@ mod logging;
 mod progress;
 mod rpm_show;
 mod testdata_cmd;
+mod testdata_task;
 
 use std::ffi::OsString;
 use std::path::Path;
@@ -18,7 +19,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
-use crate::cli::{BenchAction, Cli, Command, DbAction, RepoAction, RpmAction};
+use crate::cli::{BenchAction, Cli, Command, DbAction, RepoAction, RpmAction, TaskAction};
 
 /// Exit code of a command or alias that this version cannot run.
 pub const EXIT_UNAVAILABLE: i32 = 2;
@@ -85,6 +86,12 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Repo { action } => match action {
             RepoAction::Load(a) => cmd::repo::load(&a),
         },
+        Command::Task { action } => match action {
+            TaskAction::Load(a) => cmd::task::load(&a),
+            TaskAction::Clean(a) => cmd::task::clean(&a),
+        },
+        Command::Daemon(a) => cmd::daemon::run(&a),
+        Command::Amqpfire(a) => cmd::amqpfire::run(&a),
         Command::Rpm { action } => match action {
             RpmAction::Show(a) => rpm_show::run(&a),
         },

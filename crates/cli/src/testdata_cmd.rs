@@ -27,6 +27,8 @@ pub enum TestdataCommand {
     /// A synthetic ALT repository snapshot (or the next day's snapshot of one), with
     /// DIR/manifest.json describing every package.
     Repo(RepoArgs),
+    /// A synthetic girar task directory, with a manifest of what it holds.
+    Task(crate::testdata_task::TaskGenArgs),
 }
 
 /// `altrepodb testdata repo`
@@ -63,6 +65,7 @@ pub struct RepoArgs {
 pub fn run(args: &TestdataArgs) -> anyhow::Result<i32> {
     match &args.what {
         TestdataCommand::Repo(a) => repo(a),
+        TestdataCommand::Task(a) => crate::testdata_task::run(a),
     }
 }
 

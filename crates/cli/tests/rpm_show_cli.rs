@@ -6,7 +6,9 @@ use std::process::Command;
 fn testdata() -> Option<PathBuf> {
     let p = std::env::var_os("ALTREPODB_TESTDATA")
         .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/testdata"));
+        .unwrap_or_else(|| {
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/testdata")
+        });
     p.is_dir().then_some(p)
 }
 
@@ -24,10 +26,17 @@ fn json_lines_for_good_files_and_one_error_line_for_a_corrupt_one() {
         .args([&good, &bad, &src])
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(1), "a corrupt file makes the exit code 1");
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "a corrupt file makes the exit code 1"
+    );
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
-    assert!(stderr.contains("broken.rpm") && stderr.contains("offset"), "{stderr}");
+    assert!(
+        stderr.contains("broken.rpm") && stderr.contains("offset"),
+        "{stderr}"
+    );
     let lines: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
         .lines()
         .map(|l| serde_json::from_str(l).expect("JSON line"))
@@ -38,21 +47,55 @@ fn json_lines_for_good_files_and_one_error_line_for_a_corrupt_one() {
     assert_eq!(squid["version"], "7.3");
     assert_eq!(squid["release"], "alt1");
     assert!(squid["epoch"].is_null());
-    assert_eq!(squid["file_count"].as_u64(), squid["files"].as_array().map(|a| a.len() as u64));
+    assert_eq!(
+        squid["file_count"].as_u64(),
+        squid["files"].as_array().map(|a| a.len() as u64)
+    );
     for key in [
-        "file", "arch", "disttag", "sourcerpm", "sourcepackage", "buildtime", "buildhost", "packager",
-        "packager_email", "license", "group", "summary", "url", "vendor", "distribution", "pkg_hash",
-        "sha1header", "sigmd5", "filesize", "requires", "provides", "conflicts", "obsoletes", "changelog",
+        "file",
+        "arch",
+        "disttag",
+        "sourcerpm",
+        "sourcepackage",
+        "buildtime",
+        "buildhost",
+        "packager",
+        "packager_email",
+        "license",
+        "group",
+        "summary",
+        "url",
+        "vendor",
+        "distribution",
+        "pkg_hash",
+        "sha1header",
+        "sigmd5",
+        "filesize",
+        "requires",
+        "provides",
+        "conflicts",
+        "obsoletes",
+        "changelog",
     ] {
         assert!(squid.get(key).is_some(), "missing {key}");
     }
     let req = &squid["requires"][0];
-    assert!(req.get("name").is_some() && req.get("version").is_some() && req.get("flags").is_some());
+    assert!(
+        req.get("name").is_some() && req.get("version").is_some() && req.get("flags").is_some()
+    );
     let ch = &squid["changelog"][0];
     assert!(ch.get("date").is_some() && ch.get("evr").is_some() && ch.get("text").is_some());
     let f = &squid["files"][0];
     for key in ["name", "size", "mode", "md5", "class", "linkto"] {
         assert!(f.get(key).is_some(), "file entry lacks {key}");
     }
-    assert_eq!(lines[1]["sourcepackage"].as_u64().unwrap_or(lines[1]["sourcepackage"].as_bool().map(u64::from).unwrap_or(9)), 1);
+    assert_eq!(
+        lines[1]["sourcepackage"].as_u64().unwrap_or(
+            lines[1]["sourcepackage"]
+                .as_bool()
+                .map(u64::from)
+                .unwrap_or(9)
+        ),
+        1
+    );
 }

@@ -49,10 +49,16 @@ async fn check_packages(t: &TestDb, records: &[PackageRecord]) {
             r.sha1header.to_uppercase()
         );
         assert_eq!(row, [expected], "{}", r.file_name);
-        let n = t.count(&format!("SELECT count() FROM Files_buffer WHERE pkg_hash = {h}")).await;
+        let n = t
+            .count(&format!(
+                "SELECT count() FROM Files_buffer WHERE pkg_hash = {h}"
+            ))
+            .await;
         assert_eq!(n, r.files, "files of {}", r.file_name);
         let deps = t
-            .lines(&format!("SELECT dp_type, count() FROM Depends_buffer WHERE pkg_hash = {h} GROUP BY dp_type"))
+            .lines(&format!(
+                "SELECT dp_type, count() FROM Depends_buffer WHERE pkg_hash = {h} GROUP BY dp_type"
+            ))
             .await;
         let mut want: Vec<String> = [
             ("require", r.requires),
@@ -67,20 +73,36 @@ async fn check_packages(t: &TestDb, records: &[PackageRecord]) {
         want.sort();
         assert_eq!(deps, want, "depends of {}", r.file_name);
         // Changelog: the arrays in Packages, the hash = murmurHash3_64(text), the text stored.
-        let want_hashes: Vec<u64> = r.changelog.iter().map(|c| mmhash(c.text.as_bytes())).collect();
+        let want_hashes: Vec<u64> = r
+            .changelog
+            .iter()
+            .map(|c| mmhash(c.text.as_bytes()))
+            .collect();
         let got = t
-            .scalar(&format!("SELECT pkg_changelog.hash FROM Packages_buffer WHERE pkg_hash = {h}"))
+            .scalar(&format!(
+                "SELECT pkg_changelog.hash FROM Packages_buffer WHERE pkg_hash = {h}"
+            ))
             .await;
         let want_str = format!(
             "[{}]",
-            want_hashes.iter().map(u64::to_string).collect::<Vec<_>>().join(",")
+            want_hashes
+                .iter()
+                .map(u64::to_string)
+                .collect::<Vec<_>>()
+                .join(",")
         );
         assert_eq!(got, want_str, "changelog hashes of {}", r.file_name);
         let evrs = t
-            .scalar(&format!("SELECT pkg_changelog.evr FROM Packages_buffer WHERE pkg_hash = {h}"))
+            .scalar(&format!(
+                "SELECT pkg_changelog.evr FROM Packages_buffer WHERE pkg_hash = {h}"
+            ))
             .await;
         for c in &r.changelog {
-            assert!(evrs.contains(&format!("'{}'", c.evr)), "{evrs} lacks {}", c.evr);
+            assert!(
+                evrs.contains(&format!("'{}'", c.evr)),
+                "{evrs} lacks {}",
+                c.evr
+            );
         }
         for (c, hash) in r.changelog.iter().zip(&want_hashes) {
             let n = t
@@ -106,7 +128,9 @@ async fn generated_snapshot_rows_equal_the_manifest_and_day_two_adds_only_new() 
     let r2: Vec<PackageRecord> = m2.load_packages().unwrap();
 
     let t = TestDb::new().await;
-    let rep = load_repo(t.db(), &opts(&day1, "2024-01-15"), Arc::new(NoObserver)).await.expect("day 1");
+    let rep = load_repo(t.db(), &opts(&day1, "2024-01-15"), Arc::new(NoObserver))
+        .await
+        .expect("day 1");
     assert_eq!(rep.packages_new, r1.len(), "{}", rep.summary());
     let hashes1: BTreeSet<u64> = r1.iter().map(|r| r.pkg_hash).collect();
     let in_db: BTreeSet<u64> = t
@@ -117,13 +141,21 @@ async fn generated_snapshot_rows_equal_the_manifest_and_day_two_adds_only_new() 
         .collect();
     assert_eq!(in_db, hashes1, "pkg_hash values");
     check_packages(&t, &r1).await;
-    assert_eq!(t.count("SELECT count() FROM PackageHash_buffer").await, r1.len() as u64);
+    assert_eq!(
+        t.count("SELECT count() FROM PackageHash_buffer").await,
+        r1.len() as u64
+    );
     let digests = t
         .lines("SELECT pkgh_mmh, lower(hex(pkgh_md5)), lower(hex(pkgh_sha256)), lower(hex(pkgh_blake2b)), lower(hex(pkgh_sha1)) FROM PackageHash_buffer")
         .await;
     let mut want: Vec<String> = r1
         .iter()
-        .map(|r| format!("{}\t{}\t{}\t{}\t{}", r.pkg_hash, r.md5, r.sha256, r.blake2b, r.sha1header))
+        .map(|r| {
+            format!(
+                "{}\t{}\t{}\t{}\t{}",
+                r.pkg_hash, r.md5, r.sha256, r.blake2b, r.sha1header
+            )
+        })
         .collect();
     want.sort();
     assert_eq!(digests, want, "PackageHash rows");
@@ -138,7 +170,10 @@ async fn generated_snapshot_rows_equal_the_manifest_and_day_two_adds_only_new() 
     );
 
     // The package-set tree and its sizes.
-    let sources: Vec<&PackageRecord> = r1.iter().filter(|r| r.kind == PackageKind::Source).collect();
+    let sources: Vec<&PackageRecord> = r1
+        .iter()
+        .filter(|r| r.kind == PackageKind::Source)
+        .collect();
     let mut by_arch: BTreeMap<&str, usize> = BTreeMap::new();
     for r in r1.iter().filter(|r| r.kind == PackageKind::Binary) {
         *by_arch.entry(r.arch_dir.as_str()).or_default() += 1;
@@ -160,15 +195,22 @@ async fn generated_snapshot_rows_equal_the_manifest_and_day_two_adds_only_new() 
     want_tree.sort();
     assert_eq!(tree, want_tree, "package-set tree");
     assert_eq!(
-        t.count("SELECT count() FROM static_last_packages WHERE pkgset_name = 'sisyphus'").await,
+        t.count("SELECT count() FROM static_last_packages WHERE pkgset_name = 'sisyphus'")
+            .await,
         r1.len() as u64
     );
 
     // Day two: only the packages that are new are read; the branch state is day two.
     let hashes2: BTreeSet<u64> = r2.iter().map(|r| r.pkg_hash).collect();
-    let fresh: Vec<PackageRecord> = r2.iter().filter(|r| !hashes1.contains(&r.pkg_hash)).cloned().collect();
+    let fresh: Vec<PackageRecord> = r2
+        .iter()
+        .filter(|r| !hashes1.contains(&r.pkg_hash))
+        .cloned()
+        .collect();
     assert!(!fresh.is_empty());
-    let rep = load_repo(t.db(), &opts(&day2, "2024-01-16"), Arc::new(NoObserver)).await.expect("day 2");
+    let rep = load_repo(t.db(), &opts(&day2, "2024-01-16"), Arc::new(NoObserver))
+        .await
+        .expect("day 2");
     assert_eq!(rep.packages_new, fresh.len(), "{}", rep.summary());
     let mut read: Vec<String> = rep.new_packages.clone();
     read.sort();

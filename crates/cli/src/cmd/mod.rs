@@ -1,10 +1,13 @@
 //! One module per subcommand; shared set-up lives here.
 
+pub mod amqpfire;
 pub mod bench;
+pub mod daemon;
 pub mod db;
 pub mod repo;
 pub mod server;
 pub mod sql;
+pub mod task;
 
 use altrepodb_db::embedded::EmbeddedOptions;
 use altrepodb_db::{Db, DbSettings};
