@@ -82,7 +82,7 @@ pub fn init(
     let filter = || {
         EnvFilter::try_from_env("RUST_LOG").unwrap_or_else(|_| {
             EnvFilter::new(format!(
-                "warn,altrepodb={default},altrepodb_db={default},altrepodb_rpm={default},altrepodb_load={default}"
+                "warn,altrepodb={default},altrepodb_db={default},altrepodb_rpm={default},altrepodb_load={default},altrepodb_daemon={default},amq_protocol_tcp=info,lapin=error"
             ))
         })
     };
