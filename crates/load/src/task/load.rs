@@ -197,6 +197,19 @@ struct CountRow {
     n: u64,
 }
 
+/// How many rows of this task (and its plan) each task-scoped table has: one round trip
+/// instead of one per table; tables with none are not read row by row.
+#[derive(Debug, Default, Deserialize, Row)]
+struct Survey {
+    tasks: u64,
+    iterations: u64,
+    approvals: u64,
+    progress: u64,
+    subtask_progress: u64,
+    plan: u64,
+    plan_hash: u64,
+}
+
 /// A parsed package ready to write.
 struct Parsed {
     rows: PackageRows,
@@ -304,6 +317,42 @@ impl Loader<'_> {
         q.fetch_all::<T>().await.map_err(|e| self.db_err(e, what))
     }
 
+    /// [`Self::fetch`] when the survey counted rows, else nothing (no round trip).
+    async fn fetch_if<T>(&self, n: u64, q: clickhouse::query::Query, what: &str) -> Result<Vec<T>>
+    where
+        T: Row + RowOwned + RowRead,
+    {
+        if n == 0 {
+            return Ok(Vec::new());
+        }
+        self.fetch(q, what).await
+    }
+
+    /// Row counts of the task-scoped tables for this task (`changed` for the tables whose
+    /// rows carry it) and of the plan tables for `plan` hashes.
+    async fn survey(&self, changed: u32, plan: &[u64]) -> Result<Survey> {
+        let sql = "SELECT \
+            ifNull((SELECT count() FROM Tasks_buffer WHERE task_id = {id:UInt32} AND task_changed = toDateTime({c:UInt32})), 0) AS tasks, \
+            ifNull((SELECT count() FROM TaskIterations_buffer WHERE task_id = {id:UInt32} AND task_changed = toDateTime({c:UInt32})), 0) AS iterations, \
+            ifNull((SELECT count() FROM TaskApprovals WHERE task_id = {id:UInt32}), 0) AS approvals, \
+            ifNull((SELECT count() FROM TaskProgress WHERE task_id = {id:UInt32}), 0) AS progress, \
+            ifNull((SELECT count() FROM TaskSubtaskProgress WHERE task_id = {id:UInt32}), 0) AS subtask_progress, \
+            ifNull((SELECT count() FROM TaskPlanPackages WHERE tplan_hash IN {p:Array(UInt64)}), 0) AS plan, \
+            ifNull((SELECT count() FROM TaskPlanPkgHash WHERE tplan_hash IN {p:Array(UInt64)}), 0) AS plan_hash";
+        let rows: Vec<Survey> = self
+            .fetch(
+                self.db
+                    .client()
+                    .query_raw(sql)
+                    .param("id", self.task_id)
+                    .param("c", changed)
+                    .param("p", plan),
+                "counting the task's rows",
+            )
+            .await?;
+        Ok(rows.into_iter().next().unwrap_or_default())
+    }
+
     /// Counts `rows` for `key` and, unless this is a dry run, inserts them.
     async fn insert<T>(&mut self, table: &str, key: &'static str, rows: Vec<T>) -> Result<()>
     where
@@ -323,7 +372,7 @@ impl Loader<'_> {
         let state_row = rows::state_row(&task);
         if !self.opts.force && self.state_loaded(&state_row).await? {
             self.report.already_loaded = true;
-            self.write_approvals(&task).await?;
+            self.write_approvals(&task, true).await?;
             return Ok(());
         }
         let root = task.path.clone();
@@ -367,9 +416,12 @@ impl Loader<'_> {
         self.load_packages(&task, &headers, &hash_by_path).await?;
 
         // 4. Task rows.
+        let plan_keys: Vec<u64> = task.plan.hashes.values().copied().collect();
+        let survey = self.survey(task.state.changed, &plan_keys).await?;
         let subtasks = rows::subtask_rows(&task);
         let have: Vec<rows_task::SubtaskRow> = self
-            .fetch(
+            .fetch_if(
+                survey.tasks,
                 self.db
                     .client()
                     .query("SELECT ?fields FROM Tasks_buffer WHERE task_id = {id:UInt32} AND task_changed = toDateTime({c:UInt32})")
@@ -397,7 +449,8 @@ impl Loader<'_> {
         self.insert(rows_task::table::TASK_CHROOTS, "TaskChroots", chroots)
             .await?;
         let have: Vec<rows_task::TaskIterationRow> = self
-            .fetch(
+            .fetch_if(
+                survey.iterations,
                 self.db
                     .client()
                     .query("SELECT ?fields FROM TaskIterations_buffer WHERE task_id = {id:UInt32} AND task_changed = toDateTime({c:UInt32})")
@@ -415,10 +468,10 @@ impl Loader<'_> {
         .await?;
 
         let (plan_pkgs, plan_hashes) = rows::plan_rows(&task);
-        let plan_keys: Vec<u64> = task.plan.hashes.values().copied().collect();
         if !plan_keys.is_empty() {
             let have: Vec<rows_task::TaskPlanPackageRow> = self
-                .fetch(
+                .fetch_if(
+                    survey.plan,
                     self.db
                         .client()
                         .query("SELECT ?fields FROM TaskPlanPackages WHERE tplan_hash IN {h:Array(UInt64)}")
@@ -434,7 +487,8 @@ impl Loader<'_> {
             )
             .await?;
             let have: Vec<rows_task::TaskPlanPkgHashRow> = self
-                .fetch(
+                .fetch_if(
+                    survey.plan_hash,
                     self.db
                         .client()
                         .query("SELECT ?fields FROM TaskPlanPkgHash WHERE tplan_hash IN {h:Array(UInt64)}")
@@ -451,11 +505,12 @@ impl Loader<'_> {
             .await?;
         }
 
-        self.write_approvals(&task).await?;
+        self.write_approvals(&task, survey.approvals > 0).await?;
 
         let progress = rows::subtask_progress_rows(&task);
         let have: Vec<rows_task::TaskSubtaskProgressRow> = self
-            .fetch(
+            .fetch_if(
+                survey.subtask_progress,
                 self.db
                     .client()
                     .query("SELECT ?fields FROM TaskSubtaskProgress WHERE task_id = {id:UInt32}")
@@ -471,7 +526,8 @@ impl Loader<'_> {
         )
         .await?;
         let have: Vec<rows_task::TaskProgressRow> = self
-            .fetch(
+            .fetch_if(
+                survey.progress,
                 self.db
                     .client()
                     .query("SELECT ?fields FROM TaskProgress WHERE task_id = {id:UInt32} AND type = 'state'")
@@ -483,8 +539,8 @@ impl Loader<'_> {
         self.insert(rows_task::table::TASK_PROGRESS, "TaskProgress", progress)
             .await?;
 
-        // 5. The state row, last.
-        if !self.state_loaded(&state_row).await? {
+        // 5. The state row, last (checked at the start; again only when forced).
+        if !self.opts.force || !self.state_loaded(&state_row).await? {
             self.insert(rows_task::table::TASK_STATES, "TaskStates", vec![state_row])
                 .await?;
         }
@@ -527,10 +583,11 @@ impl Loader<'_> {
     }
 
     /// Approvals on the file system reconciled with the database (§6.6).
-    async fn write_approvals(&mut self, task: &Task) -> Result<()> {
+    async fn write_approvals(&mut self, task: &Task, in_db: bool) -> Result<()> {
         let fs = rows::approval_rows(task);
         let all: Vec<TaskApprovalRow> = self
-            .fetch(
+            .fetch_if(
+                u64::from(in_db),
                 self.db
                     .client()
                     .query("SELECT ?fields FROM TaskApprovals WHERE task_id = {id:UInt32} ORDER BY ts, tapp_date, tapp_revoked")
