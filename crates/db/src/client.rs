@@ -11,6 +11,37 @@ use crate::settings::{DbSettings, NATIVE_PORTS};
 /// How long the first round trip may take before the server counts as unreachable.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(15);
 
+/// TCP keep-alive and idle-connection timeout, as the `clickhouse` crate's own client uses
+/// (ClickHouse closes idle keep-alive connections after 3 s).
+const TCP_KEEPALIVE: Duration = Duration::from_secs(60);
+const POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// A `clickhouse` client over the crate's default HTTP(S) stack plus `TCP_NODELAY`.
+///
+/// Without it every INSERT whose body goes out in more than one segment waits for the
+/// server's delayed ACK (40 ms on Linux) because of Nagle's algorithm: measured on the
+/// embedded server as "body 40-43 ms" for inserts of a few rows, 17 of them per task.
+fn http_client(url: &str) -> Result<Client, DbError> {
+    let mut tcp = hyper_util::client::legacy::connect::HttpConnector::new();
+    tcp.set_nodelay(true);
+    tcp.set_keepalive(Some(TCP_KEEPALIVE));
+    tcp.enforce_http(false);
+    let connector = hyper_rustls::HttpsConnectorBuilder::new()
+        .with_provider_and_webpki_roots(rustls::crypto::ring::default_provider())
+        .map_err(|e| DbError::Unreachable {
+            url: url.to_owned(),
+            reason: format!("TLS set-up: {e}"),
+        })?
+        .https_or_http()
+        .enable_http1()
+        .wrap_connector(tcp);
+    Ok(Client::with_http_client(
+        hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+            .pool_idle_timeout(POOL_IDLE_TIMEOUT)
+            .build(connector),
+    ))
+}
+
 /// A connected database.
 ///
 /// The same code path serves the embedded server and a real ClickHouse: only the URL differs.
@@ -53,7 +84,7 @@ impl Db {
                 (server.url(), Some(server))
             }
         };
-        let base = Client::default()
+        let base = http_client(&url)?
             .with_url(&url)
             .with_user(&settings.user)
             .with_password(&settings.password);
