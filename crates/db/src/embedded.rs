@@ -30,7 +30,7 @@ use std::os::fd::AsRawFd;
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::atomic::{AtomicI32, Ordering};
+use std::sync::atomic::{AtomicI32, AtomicU64, Ordering};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
@@ -517,7 +517,11 @@ fn prepare(opts: &EmbeddedOptions) -> Result<(PathBuf, PathBuf), EmbeddedError> 
     let script = dir.join("chserver.py");
     if fs::read(&script).ok().as_deref() != Some(SERVER_SCRIPT.as_bytes()) {
         // Temp file + rename: a server starting from another process never reads half a file.
-        let tmp = dir.join(format!(".chserver.py.{}", std::process::id()));
+        // The name is unique per call, not just per process: threads of one process may race
+        // here, and one's rename must not take away the other's temporary file.
+        static WRITES: AtomicU64 = AtomicU64::new(0);
+        let n = WRITES.fetch_add(1, Ordering::Relaxed);
+        let tmp = dir.join(format!(".chserver.py.{}.{n}", std::process::id()));
         fs::write(&tmp, SERVER_SCRIPT).map_err(io_err("write", &tmp))?;
         fs::rename(&tmp, &script).map_err(io_err("write", &script))?;
     }
