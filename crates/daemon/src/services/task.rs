@@ -19,12 +19,15 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use altrepodb_db::rows_task::{
+    table, ApprovalType, SubtaskType, TaskApprovalRow, TaskProgressRow, TaskStateRow,
+    TaskSubtaskProgressRow,
+};
 use altrepodb_db::Db;
 use altrepodb_load::task::{load_task, TaskError, TaskLoadOptions};
 use altrepodb_load::NoObserver;
 use base64::Engine as _;
 use clickhouse::Row;
-use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::config::{ConfigError, ServiceConfig};
@@ -363,138 +366,6 @@ impl Handler for TaskService {
     }
 }
 
-/// `TaskProgress` (2026 layout).
-#[derive(Debug, Clone, PartialEq, Row, Serialize, Deserialize)]
-pub struct TaskProgressRow {
-    /// Task.
-    pub task_id: u32,
-    /// Branch.
-    pub task_repo: String,
-    /// Owner.
-    pub task_owner: String,
-    /// State, upper case.
-    pub task_state: String,
-    /// Try.
-    pub task_try: u16,
-    /// Iteration.
-    pub task_iter: u8,
-    /// Test-only flag.
-    pub task_testonly: u8,
-    /// Seconds.
-    pub task_changed: u32,
-    /// Message.
-    pub task_message: String,
-    /// Dependencies.
-    pub task_depends: Vec<u32>,
-    /// `state`, `progress`, …
-    #[serde(rename = "type")]
-    pub kind: String,
-    /// Stage.
-    pub stage: String,
-    /// Stage status.
-    pub stage_status: String,
-    /// Message time, milliseconds.
-    pub ts: i64,
-}
-
-/// `TaskSubtaskProgress` (2026 layout).
-#[derive(Debug, Clone, PartialEq, Row, Serialize, Deserialize)]
-pub struct TaskSubtaskProgressRow {
-    /// Task.
-    pub task_id: u32,
-    /// Subtask.
-    pub subtask_id: u32,
-    /// Branch.
-    pub task_repo: String,
-    /// Owner.
-    pub task_owner: String,
-    /// `Tasks.subtask_type` enum value.
-    pub subtask_type: i8,
-    /// Source package file.
-    pub subtask_srpm: String,
-    /// Source package name.
-    pub subtask_srpm_name: String,
-    /// Source package EVR.
-    pub subtask_srpm_evr: String,
-    /// Gear directory.
-    pub subtask_dir: String,
-    /// Tag id.
-    pub subtask_tag_id: String,
-    /// Tag name.
-    pub subtask_tag_name: String,
-    /// Tag author.
-    pub subtask_tag_author: String,
-    /// Package.
-    pub subtask_package: String,
-    /// Copy/rebuild source.
-    pub subtask_pkg_from: String,
-    /// Seconds.
-    pub subtask_changed: u32,
-    /// Row type (`progress`, `create`, `delete`, …).
-    #[serde(rename = "type")]
-    pub kind: String,
-    /// Build arch or `all`.
-    pub arch: String,
-    /// Status.
-    pub status: String,
-    /// Stage.
-    pub stage: String,
-    /// Stage status.
-    pub stage_status: String,
-    /// Message time, milliseconds.
-    pub ts: i64,
-}
-
-/// `TaskApprovals`.
-#[derive(Debug, Clone, PartialEq, Row, Serialize, Deserialize)]
-pub struct TaskApprovalRow {
-    /// Task.
-    pub task_id: u32,
-    /// Subtask.
-    pub subtask_id: u32,
-    /// 0 approve, 1 disapprove.
-    pub tapp_type: i8,
-    /// 1 when revoked.
-    pub tapp_revoked: u8,
-    /// Seconds.
-    pub tapp_date: u32,
-    /// Who.
-    pub tapp_name: String,
-    /// Text.
-    pub tapp_message: String,
-}
-
-/// `TaskStates` (for the DELETED row).
-#[derive(Debug, Clone, PartialEq, Row, Serialize, Deserialize)]
-pub struct TaskStateRow {
-    /// Seconds.
-    pub task_changed: u32,
-    /// Task.
-    pub task_id: u32,
-    /// State.
-    pub task_state: String,
-    /// Run by.
-    pub task_runby: String,
-    /// Dependencies.
-    pub task_depends: Vec<u32>,
-    /// Try.
-    pub task_try: u16,
-    /// Test-only.
-    pub task_testonly: u8,
-    /// Fail-early.
-    pub task_failearly: u8,
-    /// Shared.
-    pub task_shared: u8,
-    /// Message.
-    pub task_message: String,
-    /// Version.
-    pub task_version: String,
-    /// Previous task.
-    pub task_prev: u32,
-    /// Event log hashes.
-    pub task_eventlog_hash: Vec<u64>,
-}
-
 fn progress_row(
     id: u32,
     state: &str,
@@ -533,7 +404,7 @@ fn progress_row(
         task_changed: (ms / 1000).clamp(0, i64::from(u32::MAX)) as u32,
         task_message: as_str(body.get("message")),
         task_depends: depends,
-        kind,
+        type_: kind,
         stage: as_str(body.get("stage")),
         stage_status: as_str(body.get("stage_status")),
         ts: ms,
@@ -542,18 +413,11 @@ fn progress_row(
 
 fn subtask_row(id: u32, body: &Value, ms: i64) -> Option<TaskSubtaskProgressRow> {
     let sub = as_u64(body.get("subtaskid")).and_then(|n| u32::try_from(n).ok())?;
-    let subtask_type = match body
+    let subtask_type = body
         .get("subtask_type")
         .and_then(Value::as_str)
-        .unwrap_or("")
-    {
-        "srpm" => 1,
-        "gear" => 2,
-        "copy" => 3,
-        "delete" => 4,
-        "rebuild" => 5,
-        _ => 0,
-    };
+        .and_then(SubtaskType::from_name)
+        .unwrap_or_default();
     let arch = as_str(body.get("arch"));
     Some(TaskSubtaskProgressRow {
         task_id: id,
@@ -571,7 +435,7 @@ fn subtask_row(id: u32, body: &Value, ms: i64) -> Option<TaskSubtaskProgressRow>
         subtask_package: as_str(body.get("package")),
         subtask_pkg_from: as_str(body.get("pkg_from")),
         subtask_changed: (ms / 1000).clamp(0, i64::from(u32::MAX)) as u32,
-        kind: body
+        type_: body
             .get("type")
             .and_then(Value::as_str)
             .unwrap_or("progress")
@@ -600,9 +464,9 @@ pub fn approval_row(id: u32, rk: &str, body: &Value) -> Result<TaskApprovalRow, 
         .and_then(Value::as_str)
         .unwrap_or(rk);
     let tapp_type = if key.ends_with(".approve") {
-        0
+        ApprovalType::Approve
     } else if key.ends_with(".disapprove") {
-        1
+        ApprovalType::Disapprove
     } else {
         return Err(format!("unexpected routing key '{key}' for an approval"));
     };
@@ -704,10 +568,10 @@ impl TaskJob {
         if let Some(p) = &self.progress {
             let sql = format!(
                 "SELECT count() FROM TaskProgress WHERE task_id = {} AND ts = fromUnixTimestamp64Milli({}) AND type = {} AND task_state = {} AND stage = {} AND stage_status = {}",
-                p.task_id, p.ts, q(&p.kind), q(&p.task_state), q(&p.stage), q(&p.stage_status)
+                p.task_id, p.ts, q(&p.type_), q(&p.task_state), q(&p.stage), q(&p.stage_status)
             );
             if count(&db, sql, "checking TaskProgress").await? == 0 {
-                insert(&db, "TaskProgress", p).await?;
+                insert(&db, table::TASK_PROGRESS, p).await?;
                 *rows.entry("TaskProgress".into()).or_default() += 1;
                 already = false;
             }
@@ -715,10 +579,10 @@ impl TaskJob {
         if let Some(s) = &self.subtask {
             let sql = format!(
                 "SELECT count() FROM TaskSubtaskProgress WHERE task_id = {} AND subtask_id = {} AND arch = {} AND ts = fromUnixTimestamp64Milli({}) AND type = {} AND status = {} AND stage_status = {}",
-                s.task_id, s.subtask_id, q(&s.arch), s.ts, q(&s.kind), q(&s.status), q(&s.stage_status)
+                s.task_id, s.subtask_id, q(&s.arch), s.ts, q(&s.type_), q(&s.status), q(&s.stage_status)
             );
             if count(&db, sql, "checking TaskSubtaskProgress").await? == 0 {
-                insert(&db, "TaskSubtaskProgress", s).await?;
+                insert(&db, table::TASK_SUBTASK_PROGRESS, s).await?;
                 *rows.entry("TaskSubtaskProgress".into()).or_default() += 1;
                 already = false;
             }
@@ -726,10 +590,10 @@ impl TaskJob {
         if let Some(a) = &self.approval {
             let sql = format!(
                 "SELECT count() FROM TaskApprovals WHERE task_id = {} AND subtask_id = {} AND tapp_type = {} AND tapp_revoked = {} AND tapp_date = toDateTime({}) AND tapp_name = {} AND tapp_message = {}",
-                a.task_id, a.subtask_id, a.tapp_type, a.tapp_revoked, a.tapp_date, q(&a.tapp_name), q(&a.tapp_message)
+                a.task_id, a.subtask_id, a.tapp_type as i8, a.tapp_revoked, a.tapp_date, q(&a.tapp_name), q(&a.tapp_message)
             );
             if count(&db, sql, "checking TaskApprovals").await? == 0 {
-                insert(&db, "TaskApprovals", a).await?;
+                insert(&db, table::TASK_APPROVALS, a).await?;
                 *rows.entry("TaskApprovals".into()).or_default() += 1;
                 already = false;
             }
@@ -748,18 +612,10 @@ impl TaskJob {
                         task_changed: changed,
                         task_id: self.id,
                         task_state: "DELETED".into(),
-                        task_runby: String::new(),
-                        task_depends: Vec::new(),
-                        task_try: 0,
-                        task_testonly: 0,
-                        task_failearly: 0,
-                        task_shared: 0,
                         task_message: "task deleted".into(),
-                        task_version: String::new(),
-                        task_prev: 0,
-                        task_eventlog_hash: Vec::new(),
+                        ..TaskStateRow::default()
                     };
-                    insert(&db, "TaskStates_buffer", &row).await?;
+                    insert(&db, table::TASK_STATES, &row).await?;
                     db.execute(
                         "OPTIMIZE TABLE TaskStates_buffer",
                         "flushing TaskStates_buffer",
@@ -826,7 +682,7 @@ mod tests {
             &json!({"taskid": 5, "subtaskid": 100, "state": "new", "base64_message": b64, "_routing_key": "task.subtask.approve"}),
         )
         .unwrap();
-        assert_eq!(r.tapp_type, 0);
+        assert_eq!(r.tapp_type, ApprovalType::Approve);
         assert_eq!(r.tapp_name, "nick");
         assert_eq!(r.tapp_message, "looks good\nreally");
         assert_eq!(r.tapp_date, 1_709_296_200);
@@ -843,7 +699,7 @@ mod tests {
                 r.tapp_name.as_str(),
                 r.tapp_date
             ),
-            (1, 1, "bob", 1_709_296_200)
+            (ApprovalType::Disapprove, 1, "bob", 1_709_296_200)
         );
         assert!(approval_row(
             5,
@@ -866,7 +722,7 @@ mod tests {
         assert_eq!((p.task_try, p.task_iter, p.task_testonly), (2, 1, 1));
         assert_eq!(p.task_depends, vec![1, 2]);
         assert_eq!(p.task_changed, 1_709_296_200);
-        assert_eq!(p.kind, "state");
+        assert_eq!(p.type_, "state");
         assert!(subtask_row(9, &json!({}), 0).is_none());
         let s = subtask_row(9, &json!({"subtaskid": 100, "status": "built"}), 0).unwrap();
         assert_eq!((s.arch.as_str(), s.status.as_str()), ("all", "built"));
