@@ -8,9 +8,7 @@
 //! `/tmp/altrepodb-task-bench`) where the generated tasks are kept between runs.
 
 mod common;
-#[allow(dead_code, unused_imports)]
-#[path = "../../testdata/src/task.rs"]
-mod taskgen;
+use altrepodb_testdata::task as taskgen;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

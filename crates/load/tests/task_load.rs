@@ -1,11 +1,9 @@
 //! task_loader and task_cleaner against the real embedded ClickHouse, on tasks made by the
-//! task generator (`crates/testdata/src/task.rs`, included by path): every task table row
+//! task generator (`altrepodb_testdata::task`): every task table row
 //! by row against the generator's manifest, reloads, state changes, the cleaner, bad input.
 
 mod common;
-#[allow(dead_code, unused_imports)]
-#[path = "../../testdata/src/task.rs"]
-mod taskgen;
+use altrepodb_testdata::task as taskgen;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::Path;

@@ -41,6 +41,14 @@ pub enum GenError {
         /// What is wrong.
         why: String,
     },
+    /// An input RPM could not be read.
+    #[error("{}: {why}", path.display())]
+    Rpm {
+        /// The RPM file.
+        path: PathBuf,
+        /// What is wrong.
+        why: String,
+    },
     /// The request itself is unusable (bad arch name, bad date, existing output, …).
     #[error("{0}")]
     Spec(String),

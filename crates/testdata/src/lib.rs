@@ -9,7 +9,9 @@
 //! * [`generate_next_day`] makes the next day's snapshot from a previous one: most packages
 //!   are hard-linked unchanged, a given share is rebuilt with a new release or version, a
 //!   few sources are added and a few removed.
-//! * Both write `DIR/manifest.json` ([`RepoManifest`], [`PackageRecord`]): every package
+//! * [`snapshot_from_rpms`] lays out existing RPM files (e.g. the third-party corpus) the same
+//!   way, without a manifest.
+//! * Both generators write `DIR/manifest.json` ([`RepoManifest`], [`PackageRecord`]): every package
 //!   with its identity, digests, `pkg_hash`, counts and changelog, i.e. what a loader test
 //!   compares the database against. The loader ignores the file.
 //!
@@ -35,6 +37,7 @@
 mod build;
 mod date;
 mod error;
+mod from_rpms;
 mod fsutil;
 mod generate;
 pub mod manifest;
@@ -51,6 +54,7 @@ use std::path::Path;
 use altrepodb_rpm::tags::Tag;
 
 pub use error::GenError;
+pub use from_rpms::{snapshot_from_rpms, PlacedPackage};
 pub use manifest::{
     ChangeSummary, ChangelogRecord, GenInfo, PackageIter, PackageKind, PackageRecord, RepoManifest,
     MANIFEST_NAME,

@@ -25,8 +25,6 @@ use altrepodb_daemon::service::{
 use altrepodb_daemon::{config::DaemonConfig, Daemon, Registry};
 use altrepodb_db::embedded::{EmbeddedOptions, EmbeddedServer};
 use altrepodb_db::{schema, Db, DbSettings};
-use altrepodb_rpm::writer::{apt_header_record, AptIndex, AptLayout, HeaderWriter, TagValue};
-use altrepodb_rpm::{digest_bytes, DigestAlgo, Package, Tag};
 use lapin::options::{
     BasicGetOptions, BasicPublishOptions, QueueBindOptions, QueueDeclareOptions, QueueDeleteOptions,
 };
@@ -339,122 +337,11 @@ pub fn corpus() -> Option<Vec<PathBuf>> {
     (!out.is_empty()).then_some(out)
 }
 
-fn write_xz(path: &Path, data: &[u8]) {
-    let f = std::fs::File::create(path).unwrap();
-    let mut enc = liblzma::write::XzEncoder::new(f, 1);
-    enc.write_all(data).unwrap();
-    enc.finish().unwrap();
-}
-
-/// Builds an ALT-layout snapshot at `out` from RPM files (the pattern of
-/// crates/load/tests/common/mod.rs); returns the number of packages placed.
+/// [`altrepodb_testdata::snapshot_from_rpms`]; returns the number of packages placed.
 pub fn snapshot_from_rpms(out: &Path, rpms: &[PathBuf]) -> usize {
-    let mut placed = 0;
-    let mut lists: std::collections::BTreeMap<(String, bool), Vec<u8>> = Default::default();
-    let mut hashes: std::collections::BTreeMap<String, String> = Default::default();
-    std::fs::create_dir_all(out.join("files/list")).unwrap();
-    std::fs::create_dir_all(out.join("files/SRPMS")).unwrap();
-    let mut names = std::collections::HashSet::new();
-    for rpm in rpms {
-        if !names.insert(rpm.file_name().unwrap().to_owned()) {
-            continue;
-        }
-        let bytes = std::fs::read(rpm).unwrap();
-        let pkg = Package::parse(&bytes).unwrap();
-        let h = pkg.header();
-        let source = pkg.lead().is_source();
-        let arch = h.text(Tag::ARCH).unwrap().into_owned();
-        let arch_dir = if source {
-            "src".to_owned()
-        } else if arch == "noarch" {
-            "noarch".to_owned()
-        } else {
-            "x86_64".to_owned()
-        };
-        let file_name = rpm.file_name().unwrap().to_string_lossy().into_owned();
-        let dest = if source {
-            out.join("files/SRPMS").join(&file_name)
-        } else {
-            let d = out.join("files").join(&arch_dir).join("RPMS");
-            std::fs::create_dir_all(&d).unwrap();
-            let comp = out.join(&arch_dir).join("RPMS.classic");
-            std::fs::create_dir_all(&comp).unwrap();
-            std::fs::write(comp.join(&file_name), &bytes).unwrap();
-            d.join(&file_name)
-        };
-        std::fs::write(&dest, &bytes).unwrap();
-        let mut w = HeaderWriter::main();
-        for t in [Tag::NAME, Tag::VERSION, Tag::RELEASE, Tag::ARCH] {
-            w.set(
-                t.0,
-                TagValue::string(h.text(t).unwrap().as_bytes().to_vec()),
-            );
-        }
-        let dir = if source {
-            "SRPMS.classic"
-        } else {
-            "RPMS.classic"
-        };
-        let rec = apt_header_record(
-            &w,
-            &AptIndex::for_file(&file_name, &bytes, Some(dir)),
-            AptLayout::Flat,
-        )
-        .unwrap();
-        let key = if source {
-            ("noarch".to_owned(), true)
-        } else {
-            (arch_dir.clone(), false)
-        };
-        lists.entry(key).or_default().extend_from_slice(&rec);
-        let d = digest_bytes(&bytes, &[DigestAlgo::Sha256]);
-        let line = format!("{} {}\n", d.hex(DigestAlgo::Sha256).unwrap(), file_name);
-        hashes
-            .entry(if source {
-                "src".into()
-            } else {
-                arch_dir.clone()
-            })
-            .or_default()
-            .push_str(&line);
-        placed += 1;
-    }
-    for arch in ["x86_64", "noarch"] {
-        let base = out.join(arch).join("base");
-        std::fs::create_dir_all(&base).unwrap();
-        std::fs::write(
-            base.join("release"),
-            format!("Origin: ALT Linux Team\nLabel: test\nArchitectures: {arch}\nComponents: classic\nBLAKE2b:\n"),
-        )
-        .unwrap();
-        write_xz(
-            &base.join("pkglist.classic.xz"),
-            lists
-                .get(&(arch.to_owned(), false))
-                .map(Vec::as_slice)
-                .unwrap_or(&[]),
-        );
-        std::fs::create_dir_all(out.join(arch).join("RPMS.classic")).unwrap();
-    }
-    write_xz(
-        &out.join("noarch/base/srclist.classic.xz"),
-        lists
-            .get(&("noarch".to_owned(), true))
-            .map(Vec::as_slice)
-            .unwrap_or(&[]),
-    );
-    for (arch, text) in hashes {
-        write_xz(
-            &out.join("files/list").join(format!("{arch}.hash.xz")),
-            text.as_bytes(),
-        );
-    }
-    std::fs::write(
-        out.join("files/list/task.info"),
-        "task 123456\nprev 123455\n",
-    )
-    .unwrap();
-    placed
+    altrepodb_testdata::snapshot_from_rpms(out, rpms)
+        .expect("snapshot from RPM files")
+        .len()
 }
 
 // ---- configuration files ------------------------------------------------------------------------

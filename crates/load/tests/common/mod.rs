@@ -1,14 +1,11 @@
 //! Shared test fixtures: an embedded database per test and snapshots built from RPM files.
 #![allow(dead_code)]
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use altrepodb_db::embedded::{EmbeddedOptions, EmbeddedServer};
 use altrepodb_db::{schema, Db, DbSettings};
-use altrepodb_rpm::writer::{apt_header_record, AptIndex, AptLayout, HeaderWriter, TagValue};
-use altrepodb_rpm::{digest_bytes, DigestAlgo, Package, Tag};
 
 /// `$ALTREPODB_TESTDATA` or `../shared/testdata`, if present.
 pub fn testdata() -> Option<PathBuf> {
@@ -102,138 +99,12 @@ impl Drop for TestDb {
     }
 }
 
-fn write_xz(path: &Path, data: &[u8]) {
-    let f = std::fs::File::create(path).unwrap();
-    let mut enc = liblzma::write::XzEncoder::new(f, 1);
-    enc.write_all(data).unwrap();
-    enc.finish().unwrap();
-}
-
 /// One package placed into a test snapshot.
-#[derive(Debug, Clone)]
-pub struct Placed {
-    pub file_name: String,
-    pub source: bool,
-    pub arch_dir: String,
-    pub path: PathBuf,
-}
+pub use altrepodb_testdata::PlacedPackage as Placed;
 
-/// Builds an ALT-layout snapshot at `out` from existing RPM files: sources into
-/// `files/SRPMS`, binaries into `files/<arch>/RPMS` and `<arch>/RPMS.classic`, APT lists with
-/// index tags (name, MD5, BLAKE2b), SHA-256 hash lists and a task.info.
+/// [`altrepodb_testdata::snapshot_from_rpms`], failing the test on error.
 pub fn snapshot_from_rpms(out: &Path, rpms: &[PathBuf]) -> Vec<Placed> {
-    let mut placed = Vec::new();
-    let mut lists: std::collections::BTreeMap<(String, bool), Vec<u8>> = Default::default();
-    let mut hashes: std::collections::BTreeMap<String, String> = Default::default();
-    std::fs::create_dir_all(out.join("files/list")).unwrap();
-    std::fs::create_dir_all(out.join("files/SRPMS")).unwrap();
-    let mut names = std::collections::HashSet::new();
-    for rpm in rpms {
-        // A snapshot directory holds one file per name.
-        if !names.insert(rpm.file_name().unwrap().to_owned()) {
-            continue;
-        }
-        let bytes = std::fs::read(rpm).unwrap();
-        let pkg = Package::parse(&bytes).unwrap();
-        let h = pkg.header();
-        let source = pkg.lead().is_source();
-        let arch = h.text(Tag::ARCH).unwrap().into_owned();
-        let arch_dir = if source {
-            "src".to_owned()
-        } else if arch == "noarch" {
-            "noarch".to_owned()
-        } else {
-            "x86_64".to_owned()
-        };
-        let file_name = rpm.file_name().unwrap().to_string_lossy().into_owned();
-        let dest = if source {
-            out.join("files/SRPMS").join(&file_name)
-        } else {
-            let d = out.join("files").join(&arch_dir).join("RPMS");
-            std::fs::create_dir_all(&d).unwrap();
-            let comp = out.join(&arch_dir).join("RPMS.classic");
-            std::fs::create_dir_all(&comp).unwrap();
-            std::fs::write(comp.join(&file_name), &bytes).unwrap();
-            d.join(&file_name)
-        };
-        std::fs::write(&dest, &bytes).unwrap();
-        let mut w = HeaderWriter::main();
-        for t in [Tag::NAME, Tag::VERSION, Tag::RELEASE, Tag::ARCH] {
-            w.set(
-                t.0,
-                TagValue::string(h.text(t).unwrap().as_bytes().to_vec()),
-            );
-        }
-        let dir = if source {
-            "SRPMS.classic"
-        } else {
-            "RPMS.classic"
-        };
-        let rec = apt_header_record(
-            &w,
-            &AptIndex::for_file(&file_name, &bytes, Some(dir)),
-            AptLayout::Flat,
-        )
-        .unwrap();
-        let key = if source {
-            ("noarch".to_owned(), true)
-        } else {
-            (arch_dir.clone(), false)
-        };
-        lists.entry(key).or_default().extend_from_slice(&rec);
-        let d = digest_bytes(&bytes, &[DigestAlgo::Sha256]);
-        let line = format!("{} {}\n", d.hex(DigestAlgo::Sha256).unwrap(), file_name);
-        hashes
-            .entry(if source {
-                "src".into()
-            } else {
-                arch_dir.clone()
-            })
-            .or_default()
-            .push_str(&line);
-        placed.push(Placed {
-            file_name,
-            source,
-            arch_dir,
-            path: dest,
-        });
-    }
-    for arch in ["x86_64", "noarch"] {
-        let base = out.join(arch).join("base");
-        std::fs::create_dir_all(&base).unwrap();
-        std::fs::write(
-            base.join("release"),
-            format!("Origin: ALT Linux Team\nLabel: test\nArchitectures: {arch}\nComponents: classic\nBLAKE2b:\n"),
-        )
-        .unwrap();
-        write_xz(
-            &base.join("pkglist.classic.xz"),
-            lists
-                .get(&(arch.to_owned(), false))
-                .map(Vec::as_slice)
-                .unwrap_or(&[]),
-        );
-        std::fs::create_dir_all(out.join(arch).join("RPMS.classic")).unwrap();
-    }
-    write_xz(
-        &out.join("noarch/base/srclist.classic.xz"),
-        lists
-            .get(&("noarch".to_owned(), true))
-            .map(Vec::as_slice)
-            .unwrap_or(&[]),
-    );
-    for (arch, text) in hashes {
-        write_xz(
-            &out.join("files/list").join(format!("{arch}.hash.xz")),
-            text.as_bytes(),
-        );
-    }
-    std::fs::write(
-        out.join("files/list/task.info"),
-        "task 123456\nprev 123455\n",
-    )
-    .unwrap();
-    placed
+    altrepodb_testdata::snapshot_from_rpms(out, rpms).expect("snapshot from RPM files")
 }
 
 /// `rpm -qp --qf FMT FILE` (Debian's rpm; the set-up installs it).
