@@ -2,7 +2,6 @@
 //! that need real packages rather than generated ones.
 
 use std::collections::{BTreeMap, HashSet};
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use altrepodb_rpm::tags::Tag;
@@ -11,6 +10,7 @@ use altrepodb_rpm::{digest_bytes, DigestAlgo, Package};
 
 use crate::error::GenError;
 use crate::fsutil::mkdirs;
+use crate::generate::write_xz;
 
 /// One package placed into a snapshot by [`snapshot_from_rpms`].
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -30,14 +30,6 @@ fn rpm_error(path: &Path, why: impl std::fmt::Display) -> GenError {
         path: path.to_owned(),
         why: why.to_string(),
     }
-}
-
-fn write_xz(path: &Path, data: &[u8]) -> Result<(), GenError> {
-    let f = std::fs::File::create(path).map_err(GenError::io(path))?;
-    let mut enc = liblzma::write::XzEncoder::new(f, 1);
-    enc.write_all(data).map_err(GenError::io(path))?;
-    enc.finish().map_err(GenError::io(path))?;
-    Ok(())
 }
 
 /// Builds an ALT-layout snapshot at `out` from `rpms`: sources into `files/SRPMS`, binaries

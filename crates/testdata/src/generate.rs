@@ -238,9 +238,10 @@ fn carry(
     })
 }
 
-fn write_xz_text(path: &Path, text: &str) -> Result<(), GenError> {
+/// Writes `data` xz-compressed to `path`.
+pub(crate) fn write_xz(path: &Path, data: &[u8]) -> Result<(), GenError> {
     let mut l = XzList::create(path.to_owned())?;
-    l.write(text.as_bytes())?;
+    l.write(data)?;
     l.finish().map(|_| ())
 }
 
@@ -352,9 +353,9 @@ pub(crate) fn run(input: RunInput<'_>, mut jobs: Vec<SourceJob>) -> Result<RepoM
             text.push_str(&file);
             text.push('\n');
         }
-        write_xz_text(
+        write_xz(
             &out.join("files/list").join(format!("{arch}.hash.xz")),
-            &text,
+            text.as_bytes(),
         )?;
     }
     let mut info = String::new();
