@@ -205,3 +205,36 @@ fn ndb_lists_like_the_published_package_lists() {
     );
     eprintln!("NDB: 35 packages as published; {same} equal rpm's line field by field");
 }
+
+/// Reading speed (`cargo test --release -p altrepodb-rpmdb --test corpus -- --ignored
+/// --nocapture`): MB/s and headers/s of each corpus database, blobs parsed by nothing.
+#[test]
+#[ignore]
+fn read_speed() {
+    let Some(td) = corpus::dir("read_speed", "rpmdb") else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let mut dbs: Vec<(&str, &str)> = NATIVE.iter().map(|&(d, f, _, _)| (d, f)).collect();
+    dbs.push(("ndb-sle15-bci-go-rpmdb", "Packages.db"));
+    for (sub, name) in dbs {
+        let bytes = std::fs::read(db_file(&td.join(sub), name, tmp.path())).unwrap();
+        let rounds = 20;
+        let start = std::time::Instant::now();
+        let mut headers = 0;
+        for _ in 0..rounds {
+            headers += open(&bytes)
+                .unwrap()
+                .map(|h| h.unwrap().blob.len().min(1))
+                .sum::<usize>();
+        }
+        let s = start.elapsed().as_secs_f64();
+        eprintln!(
+            "{sub}: {:.1} MB, {} headers: {:.0} MB/s, {:.0} headers/s",
+            bytes.len() as f64 / 1e6,
+            headers / rounds,
+            bytes.len() as f64 * rounds as f64 / 1e6 / s,
+            headers as f64 / s
+        );
+    }
+}
