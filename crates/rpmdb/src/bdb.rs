@@ -218,9 +218,9 @@ pub struct Walk<'a> {
     page: Option<HashPage>,
     /// Hash pages already walked (each belongs to exactly one bucket chain).
     seen_hash: Vec<bool>,
-    /// Per page, the last overflow chain that used it (0: none).
-    seen_overflow: Vec<u32>,
-    chain: u32,
+    /// Overflow pages already read. Each belongs to one item, so a page met twice is a
+    /// cycle or a shared chain, and all items together copy at most the file's size.
+    seen_overflow: Vec<bool>,
     done: bool,
 }
 
@@ -256,8 +256,7 @@ impl<'a> Walk<'a> {
             next_bucket: 0,
             page: None,
             seen_hash: vec![false; pages as usize],
-            seen_overflow: vec![0; pages as usize],
-            chain: 0,
+            seen_overflow: vec![false; pages as usize],
             done: false,
             meta,
         })
@@ -273,13 +272,14 @@ impl<'a> Walk<'a> {
     }
 
     /// Page `number`, checked to exist, to carry its own number and to have one of `types`.
-    fn load(&self, number: u64, what: &str, types: &[u8]) -> Result<&'a [u8]> {
+    /// `link` is the offset of the field that gave the number (named if it is out of range).
+    fn load(&self, number: u64, what: &str, types: &[u8], link: u64) -> Result<&'a [u8]> {
         let offset = self.page_offset(number);
         let name = || format!("{what} {number}");
         if number == 0 || number > u64::from(self.meta.last_page) {
             return Err(BLAME.at(
-                name(),
-                offset,
+                format!("link to {}", name()),
+                link,
                 Problem::OutOfRange {
                     what: "page number",
                     value: number,
@@ -315,9 +315,9 @@ impl<'a> Walk<'a> {
         Ok(page)
     }
 
-    /// Enters hash page `number` of `bucket`.
-    fn enter(&mut self, number: u64, bucket: u32) -> Result<()> {
-        let page = self.load(number, "hash page", &[P_HASH, P_HASH_UNSORTED])?;
+    /// Enters hash page `number` of `bucket`, linked from the field at `link`.
+    fn enter(&mut self, number: u64, bucket: u32, link: u64) -> Result<()> {
+        let page = self.load(number, "hash page", &[P_HASH, P_HASH_UNSORTED], link)?;
         let offset = self.page_offset(number);
         // `load` checked number <= last_page, and the tables cover every page in the file.
         let idx = number as usize;
@@ -432,9 +432,9 @@ impl<'a> Walk<'a> {
                 },
             ));
         }
-        self.chain = self.chain.wrapping_add(1).max(1);
         let mut out = Vec::with_capacity(total);
         let mut number = u64::from(first);
+        let mut link = item_offset + 4;
         while out.len() < total {
             if number == 0 {
                 return Err(BLAME.at(
@@ -446,20 +446,21 @@ impl<'a> Walk<'a> {
                     )),
                 ));
             }
-            let page = self.load(number, "overflow page", &[P_OVERFLOW])?;
+            let page = self.load(number, "overflow page", &[P_OVERFLOW], link)?;
             let offset = self.page_offset(number);
+            link = offset + 16;
             let idx = number as usize;
-            if self.seen_overflow[idx] == self.chain {
+            if self.seen_overflow[idx] {
                 return Err(BLAME.at(
                     format!("overflow page {number}"),
                     offset,
                     Problem::Cycle {
                         page: number,
-                        chain: "overflow chain",
+                        chain: "overflow chains",
                     },
                 ));
             }
-            self.seen_overflow[idx] = self.chain;
+            self.seen_overflow[idx] = true;
             let o = self.meta.byte_order;
             let len = usize::from(o.u16(page, 22));
             let left = total - out.len();
@@ -491,7 +492,7 @@ impl<'a> Walk<'a> {
             let i = hp.next_pair * 2;
             hp.next_pair += 1;
             self.page = Some(hp);
-            let page = self.load(hp.number.into(), "hash page", &[P_HASH, P_HASH_UNSORTED])?;
+            let page = self.load(hp.number.into(), "hash page", &[P_HASH, P_HASH_UNSORTED], 0)?;
             let (key_at, key) = self.item(page, &hp, i)?;
             let (key, key_offset) = self.item_bytes(&hp, key_at, key)?;
             if key.len() != 4 {
@@ -527,11 +528,11 @@ impl<'a> Walk<'a> {
             }
             match self.page.take() {
                 Some(hp) => {
-                    let page =
-                        self.load(hp.number.into(), "hash page", &[P_HASH, P_HASH_UNSORTED])?;
+                    let number = u64::from(hp.number);
+                    let page = self.load(number, "hash page", &[P_HASH, P_HASH_UNSORTED], 0)?;
                     let next = self.meta.byte_order.u32(page, 16);
                     if next != 0 {
-                        self.enter(next.into(), hp.bucket)?;
+                        self.enter(next.into(), hp.bucket, self.page_offset(number) + 16)?;
                     }
                 }
                 None => {
@@ -547,7 +548,9 @@ impl<'a> Walk<'a> {
                             Problem::Invalid(format!("no split point for bucket {bucket}")),
                         )
                     })?;
-                    self.enter(number, bucket)?;
+                    // The spare of the bucket's split point gave the page.
+                    let bits = u64::from(u32::BITS - bucket.leading_zeros());
+                    self.enter(number, bucket, 96 + 4 * bits)?;
                 }
             }
         }

@@ -260,14 +260,21 @@ struct TableWalk<'a> {
     stack: Vec<Frame>,
     /// Pages of this tree already entered.
     seen: Vec<bool>,
-    /// Per page, the last overflow chain that used it (0: none).
-    seen_overflow: Vec<u32>,
-    chain: u32,
+    /// Overflow pages already read. Each belongs to one item, so a page met twice is a
+    /// cycle or a shared chain, and all items together copy at most the file's size.
+    seen_overflow: Vec<bool>,
     tree: &'static str,
 }
 
 impl<'a> TableWalk<'a> {
-    fn new(data: &'a [u8], header: &FileHeader, root: u32, tree: &'static str) -> Result<Self> {
+    /// A walk of the tree rooted at page `root`, whose number was read at offset `link`.
+    fn new(
+        data: &'a [u8],
+        header: &FileHeader,
+        root: u32,
+        link: u64,
+        tree: &'static str,
+    ) -> Result<Self> {
         let pages = header.pages as usize + 1;
         // Tables sized by the file, not by a header that may lie.
         let cap = pages.min(data.len() / header.page_size as usize + 2);
@@ -276,11 +283,10 @@ impl<'a> TableWalk<'a> {
             header: header.clone(),
             stack: Vec::new(),
             seen: vec![false; cap],
-            seen_overflow: vec![0; cap],
-            chain: 0,
+            seen_overflow: vec![false; cap],
             tree,
         };
-        w.enter(root)?;
+        w.enter(root, link)?;
         Ok(w)
     }
 
@@ -288,13 +294,14 @@ impl<'a> TableWalk<'a> {
         u64::from(page - 1) * u64::from(self.header.page_size)
     }
 
-    /// Page `n` (1-based), checked to be within the database.
-    fn page(&self, n: u32, what: &str) -> Result<&'a [u8]> {
+    /// Page `n` (1-based), checked to be within the database. `link` is the offset of the
+    /// field that gave the number (named if it is out of range).
+    fn page(&self, n: u32, what: &str, link: u64) -> Result<&'a [u8]> {
         let name = || format!("{what} {n}");
         if n == 0 || n > self.header.pages {
             return Err(BLAME.at(
-                name(),
-                if n == 0 { 0 } else { self.page_offset(n) },
+                format!("link to {}", name()),
+                link,
                 Problem::OutOfRange {
                     what: "page number",
                     value: n.into(),
@@ -320,8 +327,9 @@ impl<'a> TableWalk<'a> {
         }
     }
 
-    fn enter(&mut self, n: u32) -> Result<()> {
-        let page = self.page(n, "b-tree page")?;
+    /// Enters b-tree page `n`, linked from the field at `link`.
+    fn enter(&mut self, n: u32, link: u64) -> Result<()> {
+        let page = self.page(n, "b-tree page", link)?;
         let offset = self.page_offset(n);
         let idx = n as usize;
         if idx >= self.seen.len() || self.seen[idx] {
@@ -444,21 +452,23 @@ impl<'a> TableWalk<'a> {
         let mut out = Vec::with_capacity(p);
         out.extend_from_slice(&head[..local]);
         let first = be32(head, local);
-        self.overflow(first, p, &mut out, &name, offset)?;
+        let link = offset + (start + local) as u64;
+        self.overflow(first, link, p, &mut out, &name, offset)?;
         Ok((rowid, Cow::Owned(out), offset + start as u64))
     }
 
     fn overflow(
         &mut self,
         first: u32,
+        first_link: u64,
         total: usize,
         out: &mut Vec<u8>,
         name: &dyn Fn() -> String,
         cell_offset: u64,
     ) -> Result<()> {
-        self.chain = self.chain.wrapping_add(1).max(1);
         let usable = self.header.usable_size as usize;
         let mut n = first;
+        let mut link = first_link;
         while out.len() < total {
             if n == 0 {
                 return Err(BLAME.at(
@@ -470,19 +480,20 @@ impl<'a> TableWalk<'a> {
                     )),
                 ));
             }
-            let page = self.page(n, "overflow page")?;
+            let page = self.page(n, "overflow page", link)?;
+            link = self.page_offset(n);
             let idx = n as usize;
-            if idx >= self.seen_overflow.len() || self.seen_overflow[idx] == self.chain {
+            if idx >= self.seen_overflow.len() || self.seen_overflow[idx] {
                 return Err(BLAME.at(
                     format!("overflow page {n}"),
                     self.page_offset(n),
                     Problem::Cycle {
                         page: n.into(),
-                        chain: "overflow chain",
+                        chain: "overflow chains",
                     },
                 ));
             }
-            self.seen_overflow[idx] = self.chain;
+            self.seen_overflow[idx] = true;
             let take = (total - out.len()).min(usable - 4);
             out.extend_from_slice(&page[4..4 + take]);
             n = be32(page, 0);
@@ -495,7 +506,7 @@ impl<'a> TableWalk<'a> {
             let Some(f) = self.stack.last().copied() else {
                 return Ok(None);
             };
-            let page = self.page(f.page, "b-tree page")?;
+            let page = self.page(f.page, "b-tree page", 0)?;
             if f.next > f.cells || (f.leaf && f.next == f.cells) {
                 self.stack.pop();
                 continue;
@@ -508,8 +519,10 @@ impl<'a> TableWalk<'a> {
                 let at = self.cell_at(page, &f, i)?;
                 return self.leaf_cell(page, &f, i, at).map(Some);
             }
-            let child = if i == f.cells {
-                be32(page, Self::header_at(f.page) + 8)
+            let base = self.page_offset(f.page);
+            let (child, link) = if i == f.cells {
+                let at = Self::header_at(f.page) + 8;
+                (be32(page, at), base + at as u64)
             } else {
                 let at = self.cell_at(page, &f, i)?;
                 if at + 4 > self.header.usable_size as usize {
@@ -519,9 +532,9 @@ impl<'a> TableWalk<'a> {
                         Problem::Invalid("child pointer runs off the page".into()),
                     ));
                 }
-                be32(page, at)
+                (be32(page, at), base + at as u64)
             };
-            self.enter(child)?;
+            self.enter(child, link)?;
         }
     }
 }
@@ -531,6 +544,8 @@ impl<'a> TableWalk<'a> {
 pub struct PackagesTable {
     /// Root page of the table b-tree.
     pub root: u32,
+    /// Offset of the schema record that gives the root page.
+    pub root_link: u64,
     /// Column index of `hnum` (the rowid alias: stored as NULL).
     pub hnum: usize,
     /// Column index of `blob`.
@@ -589,7 +604,7 @@ fn column_names(sql: &str) -> Option<Vec<String>> {
 /// Finds rpm's `Packages` table in the schema.
 pub fn packages_table(data: &[u8]) -> Result<PackagesTable> {
     let header = FileHeader::parse(data)?;
-    let mut schema = TableWalk::new(data, &header, 1, "schema b-tree")?;
+    let mut schema = TableWalk::new(data, &header, 1, 0, "schema b-tree")?;
     while let Some((rowid, payload, offset)) = schema.step()? {
         let what = || format!("schema row {rowid}");
         let cols = record(&payload, &what, offset)?;
@@ -602,7 +617,7 @@ pub fn packages_table(data: &[u8]) -> Result<PackagesTable> {
             continue;
         }
         let root = match cols.get(3) {
-            Some(&Value::Int(r)) if r > 0 && r <= i64::from(u32::MAX) => r as u32,
+            Some(&Value::Int(r)) if r > 0 && r <= i64::from(u32::MAX) => (r as u32, offset),
             other => {
                 return Err(BLAME.at(
                     what(),
@@ -627,7 +642,12 @@ pub fn packages_table(data: &[u8]) -> Result<PackagesTable> {
                 Problem::Invalid(format!("Packages has columns {names:?}, not hnum and blob")),
             ));
         };
-        return Ok(PackagesTable { root, hnum, blob });
+        return Ok(PackagesTable {
+            root: root.0,
+            root_link: root.1,
+            hnum,
+            blob,
+        });
     }
     Err(BLAME.at(
         "schema",
@@ -649,7 +669,13 @@ impl<'a> Walk<'a> {
         let header = FileHeader::parse(data)?;
         let table = packages_table(data)?;
         Ok(Walk {
-            rows: TableWalk::new(data, &header, table.root, "Packages b-tree")?,
+            rows: TableWalk::new(
+                data,
+                &header,
+                table.root,
+                table.root_link,
+                "Packages b-tree",
+            )?,
             table,
             done: false,
         })

@@ -100,7 +100,7 @@ fn bdb_damage_is_named() {
         e.to_string(),
         format!(
             "corrupt Berkeley DB rpm database: overflow page {p} at offset {}: \
-             page {p} visited twice (a cycle in the overflow chain)",
+             page {p} visited twice (a cycle in the overflow chains)",
             p * ps
         )
     );
