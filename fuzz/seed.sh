@@ -1,6 +1,7 @@
 #!/bin/sh
-# Fills fuzz/corpus/{header,package} from the third-party test data (never committed):
-# whole .rpm files for `package`; main header records and bare blobs for `header`.
+# Fills fuzz/corpus/{header,package,rpmdb_*} from the third-party test data (never committed):
+# whole .rpm files for `package`; main header records and bare blobs for `header`; rpm
+# databases (synthetic ones from seed_rpmdb.sh and the corpus ones) for `rpmdb_*`.
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 td=${ALTREPODB_TESTDATA:-$here/../../shared/testdata}
@@ -31,5 +32,22 @@ for root, _, files in os.walk(os.path.join(td, "rpm")):
             open(os.path.join(out, n + ".record"), "wb").write(rec)
             open(os.path.join(out, n + ".blob"), "wb").write(rec[8:])
 PY
-ls "$here/corpus/header" | wc -l
-ls "$here/corpus/package" | wc -l
+# rpm databases: the synthetic seeds, plus the corpus databases of at most 1.5 MB.
+"$here/seed_rpmdb.sh" "$here/corpus" > /dev/null
+for f in "$td"/rpmdb/*/Packages "$td"/rpmdb/*/Packages.xz; do
+    [ -e "$f" ] || continue
+    n=$(basename "$(dirname "$f")")
+    case "$f" in *.xz) xz -dc "$f" > "$here/corpus/rpmdb_bdb/$n" ;; *) cp "$f" "$here/corpus/rpmdb_bdb/$n" ;; esac
+done
+for f in "$td"/rpmdb/*/Packages.db; do
+    [ -e "$f" ] && cp "$f" "$here/corpus/rpmdb_ndb/$(basename "$(dirname "$f")")"
+done
+for f in "$td"/rpmdb/*/rpmdb.sqlite "$td"/rpmdb/*/rpmdb.sqlite.xz; do
+    [ -e "$f" ] || continue
+    n=$(basename "$(dirname "$f")")
+    case "$f" in *.xz) xz -dc "$f" > "$here/corpus/rpmdb_sqlite/$n" ;; *) cp "$f" "$here/corpus/rpmdb_sqlite/$n" ;; esac
+done
+find "$here/corpus" -name '*' -type f -size +1536k -delete
+for t in header package rpmdb_bdb rpmdb_ndb rpmdb_sqlite; do
+    echo "$t: $(ls "$here/corpus/$t" | wc -l)"
+done

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs everything altrepodb needs, idempotently; quick when nothing changed.
-#   1. Debian packages (rpm for the RPM cross-checks, xz-utils, cpio; RabbitMQ for the daemon tests);
+#   1. Debian packages (rpm for the RPM cross-checks, xz-utils, cpio; db5.3-util for the Berkeley DB
+#      rpmdb test inputs; RabbitMQ for the daemon tests);
 #   2. the Python venv with the pinned ClickHouse engine (chdb-core) under $ALTREPODB_HOME/venv;
 #   3. the release build, installed as `altrepodb` plus the original tool names as links.
 set -euo pipefail
@@ -10,7 +11,7 @@ home=${ALTREPODB_HOME:-${XDG_DATA_HOME:-$HOME/.local/share}/altrepodb}
 say() { printf 'setup: %s\n' "$*"; }
 
 # --- 1. system packages ---------------------------------------------------------------------
-apt_packages=(rpm cpio xz-utils zstd time python3-venv rabbitmq-server)
+apt_packages=(rpm cpio xz-utils zstd time python3-venv rabbitmq-server db5.3-util)
 missing=()
 for p in "${apt_packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -847,6 +847,33 @@ impl Iterator for U32Array<'_> {
 
 impl ExactSizeIterator for U32Array<'_> {}
 
+/// librpm's class of a file without a stored class string (`makeFClass` in rpm ≥ 4.9,
+/// what `%{FILECLASS}` and the rpm bindings report): block and character devices,
+/// directories, FIFOs and sockets get the words `file(1)` uses; a symbolic link gets
+/// ``symbolic link to `TARGET'`` (just ``symbolic link to ` `` when the header has no
+/// FILELINKTOS, as librpm's string concatenation stops at the missing target); a regular
+/// file, or an unknown type, gets `""`.
+pub fn class_of_mode(mode: u16, link_target: Option<&[u8]>) -> Cow<'static, [u8]> {
+    const S_IFMT: u16 = 0o170000;
+    let word: &'static [u8] = match mode & S_IFMT {
+        0o060000 => b"block special",
+        0o020000 => b"character special",
+        0o040000 => b"directory",
+        0o010000 => b"fifo (named pipe)",
+        0o140000 => b"socket",
+        0o120000 => {
+            let mut s = b"symbolic link to `".to_vec();
+            if let Some(t) = link_target {
+                s.extend_from_slice(t);
+                s.push(b'\'');
+            }
+            return Cow::Owned(s);
+        }
+        _ => b"",
+    };
+    Cow::Borrowed(word)
+}
+
 impl<'a> Header<'a, Tag> {
     /// Number of files: the length of BASENAMES, else of OLDFILENAMES (rpm 3 packages).
     pub fn file_count(&self) -> Result<usize> {
@@ -903,28 +930,70 @@ impl<'a> Header<'a, Tag> {
         Ok(self.string_array(tag)?.map(Cow::Borrowed).collect())
     }
 
-    /// The FILECLASS extension: for each file, its class string from CLASSDICT (FILECLASS
-    /// holds indexes into it). A file without a class, or with an index past the
-    /// dictionary, gets `""` (librpm's `rpmfiFClass`). Empty for a package without files.
-    pub fn file_classes(&self) -> Result<Vec<&'a [u8]>> {
+    /// The FILECLASS extension as librpm reports it (`%{FILECLASS}`, the rpm bindings'
+    /// `RPMTAG_FILECLASS`): for each file, its class string from CLASSDICT (FILECLASS holds
+    /// indexes into it); when that string is empty, or the file has none (no FILECLASS, or
+    /// an index past the dictionary), the class named by the file type in FILEMODES — see
+    /// [`class_of_mode`]. Regular files without a stored class get `""`. Empty for a package
+    /// without files.
+    pub fn file_classes(&self) -> Result<Vec<Cow<'a, [u8]>>> {
         let n = self.file_count()?;
-        let Some(fc) = self.entry(Tag::FILECLASS) else {
-            return Ok(vec![&[][..]; n]);
+        let stored: Vec<&'a [u8]> = match self.entry(Tag::FILECLASS) {
+            None => vec![&[][..]; n],
+            Some(fc) => {
+                let idx = fc.u32s()?;
+                self.check_file_array(&fc, idx.len(), n)?;
+                let dict: Vec<&[u8]> = self.string_array(Tag::CLASSDICT)?.collect();
+                idx.map(|i| dict.get(i as usize).copied().unwrap_or(&[]))
+                    .collect()
+            }
         };
-        let idx = fc.u32s()?;
-        if idx.len() != n {
-            return Err(Error::LengthMismatch {
-                offset: fc.offset,
-                tag: Tag::FILECLASS.into(),
-                len: idx.len() as u64,
-                other: Tag::FILENAMES.into(),
-                other_len: n as u64,
-            });
+        if stored.iter().all(|c| !c.is_empty()) {
+            return Ok(stored.into_iter().map(Cow::Borrowed).collect());
         }
-        let dict: Vec<&[u8]> = self.string_array(Tag::CLASSDICT)?.collect();
-        Ok(idx
-            .map(|i| dict.get(i as usize).copied().unwrap_or(&[]))
+        let modes = match self.entry(Tag::FILEMODES) {
+            None => None,
+            Some(e) => {
+                let v = e.u32s()?;
+                self.check_file_array(&e, v.len(), n)?;
+                Some(v)
+            }
+        };
+        let links = match self.entry(Tag::FILELINKTOS) {
+            None => None,
+            Some(e) => {
+                let v: Vec<&'a [u8]> = e.strings()?.collect();
+                self.check_file_array(&e, v.len(), n)?;
+                Some(v)
+            }
+        };
+        Ok(stored
+            .into_iter()
+            .enumerate()
+            .map(|(i, class)| {
+                if !class.is_empty() {
+                    return Cow::Borrowed(class);
+                }
+                // INT16 entries: the mode fits in 16 bits.
+                let mode = modes.as_ref().and_then(|m| m.get(i)).unwrap_or(0) as u16;
+                let link = links.as_ref().and_then(|l| l.get(i).copied());
+                class_of_mode(mode, link)
+            })
             .collect())
+    }
+
+    /// An array that must have one element per file.
+    fn check_file_array(&self, e: &Entry<'a, Tag>, len: usize, files: usize) -> Result<()> {
+        if len == files {
+            return Ok(());
+        }
+        Err(Error::LengthMismatch {
+            offset: e.offset,
+            tag: e.tag().into(),
+            len: len as u64,
+            other: Tag::FILENAMES.into(),
+            other_len: files as u64,
+        })
     }
 
     /// EPOCH (= SERIAL), if present.
@@ -1496,8 +1565,8 @@ pub(crate) mod tests {
             ]
         );
         assert_eq!(h.file_count().unwrap(), 3);
-        // No FILECLASS: one empty class per file.
-        assert_eq!(h.file_classes().unwrap(), [b"", b"", b""]);
+        // No FILECLASS and no FILEMODES: one empty class per file.
+        assert_eq!(h.file_classes().unwrap(), [&b""[..], b"", b""]);
 
         // Index past DIRNAMES.
         let mut s2 = store.clone();
@@ -1560,7 +1629,7 @@ pub(crate) mod tests {
             .map(Cow::into_owned)
             .collect();
         assert_eq!(names, [b"/a".to_vec(), b"/b".to_vec()]);
-        // Index 9 is past the dictionary: "" like librpm.
+        // Index 9 is past the dictionary and there are no FILEMODES: "" like librpm.
         assert_eq!(h.file_classes().unwrap(), [&b"directory"[..], b""]);
         let e = parse(&blob(
             &[(1027, 8, 0, 2), (1142, 8, 6, 2), (1141, 4, 17, 1)],
@@ -1586,6 +1655,87 @@ pub(crate) mod tests {
         assert!(h.file_names().unwrap().is_empty());
         assert!(h.file_classes().unwrap().is_empty());
         assert!(h.is_empty());
+    }
+
+    /// librpm's rule for files without a stored class: the file type from FILEMODES.
+    #[test]
+    fn classes_from_modes() {
+        let mut store = Vec::new();
+        // 0: OLDFILENAMES, 8 files.
+        store.extend_from_slice(b"/d\0/l\0/f\0/s\0/p\0/c\0/b\0/x\0");
+        let dict_at = store.len();
+        store.extend_from_slice(b"\0ELF\0"); // CLASSDICT: "", "ELF"
+        let links_at = store.len();
+        store.extend_from_slice(b"\0target\0\0\0\0\0\0\0"); // FILELINKTOS
+        while store.len() % 4 != 0 {
+            store.push(0);
+        }
+        let class_at = store.len();
+        for i in [0u32, 0, 1, 0, 0, 7, 0, 0] {
+            store.extend_from_slice(&i.to_be_bytes());
+        }
+        let modes_at = store.len();
+        for m in [
+            0o040755u16,
+            0o120777,
+            0o100644,
+            0o140755,
+            0o010644,
+            0o020600,
+            0o060660,
+            0o100755,
+        ] {
+            store.extend_from_slice(&m.to_be_bytes());
+        }
+        let entries = [
+            (1027, 8, 0, 8),
+            (1142, 8, dict_at as i32, 2),
+            (1036, 8, links_at as i32, 8),
+            (1141, 4, class_at as i32, 8),
+            (1030, 3, modes_at as i32, 8),
+        ];
+        let b = blob(&entries, &store);
+        let h = parse(&b).unwrap();
+        let got: Vec<Vec<u8>> = h
+            .file_classes()
+            .unwrap()
+            .into_iter()
+            .map(Cow::into_owned)
+            .collect();
+        let want: [&[u8]; 8] = [
+            b"directory",
+            b"symbolic link to `target'",
+            b"ELF",
+            b"socket",
+            b"fifo (named pipe)",
+            b"character special",
+            b"block special",
+            b"",
+        ];
+        assert_eq!(got, want);
+        // FILEMODES with the wrong length is an error naming FILEMODES.
+        let mut short = entries;
+        short[4].3 = 7;
+        let e = parse(&blob(&short, &store))
+            .unwrap()
+            .file_classes()
+            .unwrap_err();
+        assert!(
+            matches!(
+                e,
+                Error::LengthMismatch {
+                    len: 7,
+                    other_len: 8,
+                    ..
+                }
+            ),
+            "{e:?}"
+        );
+        // No FILELINKTOS: librpm's concatenation stops at the missing target.
+        let no_links: Vec<_> = entries.iter().copied().filter(|e| e.0 != 1036).collect();
+        let b = blob(&no_links, &store);
+        let h = parse(&b).unwrap();
+        assert_eq!(&*h.file_classes().unwrap()[1], b"symbolic link to `");
     }
 
     #[test]

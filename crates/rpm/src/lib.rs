@@ -22,7 +22,7 @@ pub mod writer;
 
 pub use apt::{apt_headers, AptHeaders};
 pub use error::{Error, Result};
-pub use header::{text, Entry, EntryType, Header, StrArray, U32Array, U64Array};
+pub use header::{class_of_mode, text, Entry, EntryType, Header, StrArray, U32Array, U64Array};
 pub use identity::{mmhash, murmur3_x64_128, murmur3_x86_32, pkg_hash, PkgHashError};
 pub use package::{read_package_bytes, read_package_into, Lead, Package};
 pub use tags::{AnyTag, SigTag, Tag, TagKind};

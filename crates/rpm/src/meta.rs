@@ -229,7 +229,8 @@ pub struct FileEntry {
     pub device: u32,
     /// FILELANGS.
     pub lang: String,
-    /// From the FILECLASS string via [`FileClass::from_class`].
+    /// From librpm's FILECLASS string ([`Header::file_classes`], which names directories,
+    /// symlinks and special files without a stored class) via [`FileClass::from_class`].
     pub class: FileClass,
 }
 
@@ -310,7 +311,7 @@ pub fn files(h: &Header<'_>) -> Result<Vec<FileEntry>> {
             verifyflags: nth_int(&vflags, i) as u32,
             device: nth_int(&devices, i) as u32,
             lang: nth_str(&langs, i),
-            class: FileClass::from_class(&text(classes.get(i).copied().unwrap_or(&[]))),
+            class: FileClass::from_class(&text(classes.get(i).map_or(&[][..], |c| c))),
         });
     }
     Ok(out)

@@ -26,7 +26,8 @@ const QF: &str = concat!(
     "\x1e@R@H\x1f@F@%|SHA1HEADER?{%{SHA1HEADER}}:{}|",
     "\x1e@R@M\x1f@F@%|SIGMD5?{%{SIGMD5}}:{}|",
     "\x1e@R@G\x1f@F@%|SIGGPG?{%{SIGGPG}}:{}|",
-    "[\x1e@R@F\x1f@F@%{FILENAMES}]",
+    "[\x1e@R@F\x1f@F@%{FILENAMES}\x1f@F@%{FILEMODES}\x1f@F@%{LONGFILESIZES}\x1f@F@%{FILELINKTOS}",
+    "\x1f@F@%{FILEDIGESTS}\x1f@F@%{FILECLASS}]",
     "[\x1e@R@RQ\x1f@F@%{REQUIRENAME}\x1f@F@%{REQUIREFLAGS}\x1f@F@%{REQUIREVERSION}]",
     "[\x1e@R@PR\x1f@F@%{PROVIDENAME}\x1f@F@%{PROVIDEFLAGS}\x1f@F@%{PROVIDEVERSION}]",
     "[\x1e@R@CL\x1f@F@%{CHANGELOGTIME}\x1f@F@%{CHANGELOGNAME}\x1f@F@%{CHANGELOGTEXT}]",
@@ -159,12 +160,56 @@ fn compare(path: &Path, pkg: &Package<'_>, want: &RpmView) -> Vec<String> {
     );
 
     let names = h.file_names().unwrap();
-    let rpm_names: Vec<Vec<u8>> = want.all("F").into_iter().map(|v| v.concat()).collect();
-    check("file count", dec(names.len()), dec(rpm_names.len()));
+    let rpm_files = want.all("F");
+    check("file count", dec(names.len()), dec(rpm_files.len()));
     let files = meta::files(h).unwrap();
-    check("meta file count", dec(files.len()), dec(rpm_names.len()));
-    if names.iter().map(|n| n.to_vec()).collect::<Vec<_>>() != rpm_names {
-        check("file names", b"(differ)".to_vec(), b"".to_vec());
+    let classes = h.file_classes().unwrap();
+    check("meta file count", dec(files.len()), dec(rpm_files.len()));
+    check("class count", dec(classes.len()), dec(rpm_files.len()));
+    // Every file, field by field: name, mode, size, link target, digest, librpm's class
+    // string and the Files.file_class it maps to (original-system.md §5.5).
+    for (i, ((f, class), exp)) in files.iter().zip(&classes).zip(&rpm_files).enumerate() {
+        let [name, mode, size, linkto, digest, rpm_class] = &exp[..] else {
+            check(
+                "file record",
+                format!("{} fields", exp.len()).into(),
+                b"6".to_vec(),
+            );
+            continue;
+        };
+        let at = |what: &str| format!("file {i} {what}");
+        check(&at("raw name"), names[i].to_vec(), name.clone());
+        check(
+            &at("name"),
+            f.name.clone().into_bytes(),
+            altrepodb_rpm::text(name).into_owned().into_bytes(),
+        );
+        check(&at("mode"), dec(f.mode), mode.clone());
+        check(&at("size"), dec(f.size), size.clone());
+        // rpm prints an absent tag as "(none)"; we read it as empty.
+        let linkto: &[u8] = if h.contains(Tag::FILELINKTOS) {
+            linkto
+        } else {
+            b""
+        };
+        check(
+            &at("link target"),
+            f.linkto.clone().into_bytes(),
+            altrepodb_rpm::text(linkto).into_owned().into_bytes(),
+        );
+        check(
+            &at("digest"),
+            hex::encode(&f.md5).into_bytes(),
+            digest.clone(),
+        );
+        check(&at("class string"), class.to_vec(), rpm_class.clone());
+        check(
+            &at("file_class"),
+            f.class.as_str().into(),
+            meta::FileClass::from_class(&altrepodb_rpm::text(rpm_class))
+                .as_str()
+                .into(),
+        );
     }
 
     for (kind, key) in [(DepKind::Require, "RQ"), (DepKind::Provide, "PR")] {
@@ -576,4 +621,142 @@ fn rpmdb_sqlite_blobs_match_rpm() {
         }
     }
     eprintln!("compared {checked} rpmdb headers with rpm -qa");
+}
+
+/// The 184 directories and symlinks of the real ALT squid package have no class string (it
+/// has neither FILECLASS nor CLASSDICT); librpm (and so the original) reports them as `directory` / `symbolic link to`,
+/// which map to the `directory` / `symlink` file classes, not `file` (issue 11).
+#[test]
+fn empty_class_strings_of_real_alt_package() {
+    let Some(td) = testdata("empty_class_strings_of_real_alt_package") else {
+        return;
+    };
+    let bytes = read(&td.join("rpm/fetch-alt-squidfw/squid-7.3-alt1.x86_64.rpm")).unwrap();
+    let pkg = Package::parse(&bytes).unwrap();
+    let h = pkg.header();
+    assert!(!h.contains(Tag::FILECLASS) && !h.contains(Tag::CLASSDICT));
+    let files = meta::files(h).unwrap();
+    let mut derived = [0usize; 2];
+    for f in &files {
+        match f.class {
+            meta::FileClass::Directory => derived[0] += 1,
+            meta::FileClass::Symlink => derived[1] += 1,
+            _ => {}
+        }
+    }
+    assert_eq!(
+        derived[0] + derived[1],
+        184,
+        "directories, symlinks: {derived:?}"
+    );
+    let etc = files.iter().find(|f| f.name == "/etc/squid").unwrap();
+    assert_eq!(etc.class, meta::FileClass::Directory);
+}
+
+/// Every file type, with the class strings rpmbuild stores (`directory` for directories,
+/// `""` for the rest of the non-regular files), with no FILECLASS at all, with empty
+/// CLASSDICT entries, and without FILELINKTOS: our file list equals Debian rpm's, field by
+/// field (the corpus has no sockets, FIFOs or devices). All packages here are synthetic.
+#[test]
+fn file_classes_of_every_file_type_like_rpm() {
+    use altrepodb_rpm::writer::{FileSpec, RpmlibStyle};
+    use altrepodb_rpm::PackageBuilder;
+
+    let dir = tempfile::tempdir().unwrap();
+    let mut paths = Vec::new();
+
+    // rpmbuild 4.18: FIFO and socket made in the build root, devices with %dev.
+    let spec = dir.path().join("kinds.spec");
+    std::fs::write(
+        &spec,
+        "Name: kinds\nVersion: 1\nRelease: alt1\nSummary: every file type\nLicense: MIT\n\
+         BuildArch: noarch\n%description\nsynthetic\n%install\n\
+         mkdir -p %{buildroot}/usr/share/kinds/sub\n\
+         echo hi > %{buildroot}/usr/share/kinds/file\n\
+         ln -s file %{buildroot}/usr/share/kinds/link\n\
+         ln -s /nowhere %{buildroot}/usr/share/kinds/dangling\n\
+         mkfifo %{buildroot}/usr/share/kinds/fifo\n\
+         python3 -c 'import socket,sys; socket.socket(socket.AF_UNIX).bind(sys.argv[1])' \
+         %{buildroot}/usr/share/kinds/sock\n\
+         %files\n%dir /usr/share/kinds\n/usr/share/kinds/sub\n/usr/share/kinds/file\n\
+         /usr/share/kinds/link\n/usr/share/kinds/dangling\n/usr/share/kinds/fifo\n\
+         /usr/share/kinds/sock\n%dev(c,1,3) /usr/share/kinds/null\n\
+         %dev(b,8,1) /usr/share/kinds/sda1\n",
+    )
+    .unwrap();
+    let top = dir.path().join("top");
+    let out = Command::new("rpmbuild")
+        .env("LC_ALL", "C")
+        .arg("-bb")
+        .arg("--define")
+        .arg(format!("_topdir {}", top.display()))
+        .arg(&spec)
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run rpmbuild ({e}); install Debian's rpm"));
+    assert!(
+        out.status.success(),
+        "rpmbuild: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    paths.push(top.join("RPMS/noarch/kinds-1-alt1.noarch.rpm"));
+
+    // Our writer, three ways of storing no class.
+    let files = || {
+        [
+            FileSpec::dir("/usr/share/kinds"),
+            FileSpec::file("/usr/share/kinds/file", b"hi\n".to_vec()),
+            FileSpec::symlink("/usr/share/kinds/link", "file"),
+            FileSpec::symlink("/usr/share/kinds/dangling", "/nowhere"),
+            FileSpec::fifo("/usr/share/kinds/fifo"),
+            FileSpec::socket("/usr/share/kinds/sock"),
+            FileSpec::char_device("/usr/share/kinds/null", 1, 3),
+            FileSpec::block_device("/usr/share/kinds/sda1", 8, 1),
+        ]
+    };
+    let base = |name: &str| {
+        PackageBuilder::new(name, "1", "alt1", "x86_64").rpmlib_style(RpmlibStyle::Upstream)
+    };
+    let builds = [
+        base("no-fileclass").file_classes(false).files(files()),
+        base("empty-classes")
+            .file_classes(true)
+            .files(files().map(|f| f.class(""))),
+        base("no-linktos")
+            .file_classes(true)
+            .files(files().map(|f| f.class("")))
+            .remove_tag(Tag::FILELINKTOS),
+    ];
+    for b in builds {
+        let p = dir.path().join(b.file_name());
+        b.write_to(&p).unwrap();
+        paths.push(p);
+    }
+
+    let mut diffs = Vec::new();
+    let mut kinds = std::collections::BTreeSet::new();
+    for path in &paths {
+        let bytes = read(path).unwrap();
+        let pkg = Package::parse(&bytes).unwrap();
+        let want = rpm_query(path).unwrap_or_else(|| panic!("rpm rejects {}", path.display()));
+        assert!(want.all("F").len() >= 8, "{}", path.display());
+        diffs.extend(compare(path, &pkg, &want));
+        for f in meta::files(pkg.header()).unwrap() {
+            kinds.insert(f.class.as_str());
+        }
+    }
+    assert!(diffs.is_empty(), "{}", diffs.join("\n"));
+    // "" is rpmbuild's libmagic text ("ASCII text") of the regular file: FileClass::Unknown,
+    // which the rows layer writes as `file`.
+    let all: std::collections::BTreeSet<&str> = [
+        "",
+        "file",
+        "directory",
+        "symlink",
+        "socket",
+        "fifo",
+        "char",
+        "block",
+    ]
+    .into();
+    assert_eq!(kinds, all);
 }

@@ -11,6 +11,8 @@
 //!   few sources are added and a few removed.
 //! * [`snapshot_from_rpms`] lays out existing RPM files (e.g. the third-party corpus) the same
 //!   way, without a manifest.
+//! * [`rpmdb`] builds synthetic rpm databases (SQLite with Debian's rpm, Berkeley DB with
+//!   `db5.3_load`) from RPM files; [`corpus`] finds the third-party test corpus.
 //! * Both generators write `DIR/manifest.json` ([`RepoManifest`], [`PackageRecord`]): every package
 //!   with its identity, digests, `pkg_hash`, counts and changelog, i.e. what a loader test
 //!   compares the database against. The loader ignores the file.
@@ -35,6 +37,7 @@
 #![deny(missing_docs)]
 
 mod build;
+pub mod corpus;
 mod date;
 mod error;
 mod from_rpms;
@@ -43,6 +46,7 @@ mod generate;
 pub mod manifest;
 mod plan;
 mod rng;
+pub mod rpmdb;
 mod spec;
 pub mod task;
 mod words;
