@@ -17,6 +17,14 @@ pub mod error;
 pub mod fs;
 pub mod source;
 
+// Block sources, partition tables, tar and container images (helper imga).
+pub mod compress;
+pub mod memtree;
+pub mod oci;
+pub mod spool;
+pub mod tar;
+pub mod tartree;
+
 pub use error::{Error, Result};
 pub use fs::{resolve, walk, DirEntry, FileKind, FileTree, Metadata, TreePath};
 pub use source::{ReadAt, Slice};
