@@ -19,11 +19,17 @@ pub mod source;
 
 // Block sources, partition tables, tar and container images (helper imga).
 pub mod compress;
+pub mod disk;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod memtree;
 pub mod oci;
+pub mod partition;
+pub mod qcow2;
 pub mod spool;
 pub mod tar;
 pub mod tartree;
+pub mod xz;
 
 pub use error::{Error, Result};
 pub use fs::{resolve, walk, DirEntry, FileKind, FileTree, Metadata, TreePath};
