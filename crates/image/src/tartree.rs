@@ -301,7 +301,23 @@ pub fn read_tar_stream<R: Read + Send>(
     let mut b = Builder::new(select, limits);
     let mut tar = TarReader::new(Streamed(reader), "tar");
     b.apply(&mut tar, 0, None, false)?;
+    drain(tar, "tar")?;
     Ok(b.tree)
+}
+
+/// Reads a compressed stream to its end after the tar's end-of-archive marker, so the
+/// compression's own integrity check (gzip CRC32, xz check, zstd checksum) is verified.
+pub(crate) fn drain<S: TarSource>(tar: TarReader<S>, stream: &'static str) -> Result<()> {
+    let at = tar.position();
+    std::io::copy(&mut tar.into_inner(), &mut std::io::sink())
+        .map(|_| ())
+        .map_err(|e| {
+            Error::corrupt(
+                "compressed stream",
+                at,
+                format!("{stream} stream after the tar's end: {e}"),
+            )
+        })
 }
 
 /// Opens a tar image file of any supported compression. An uncompressed file serves every
@@ -335,6 +351,7 @@ pub fn open_tar_source(
         let mut b = Builder::new(sel, limits);
         let mut tar = TarReader::new(Streamed(stream), compression.name());
         b.apply(&mut tar, 0, None, false)?;
+        drain(tar, compression.name())?;
         Ok(b.tree)
     })
 }
