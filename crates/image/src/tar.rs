@@ -176,7 +176,14 @@ impl<S: TarSource> TarReader<S> {
     }
 
     fn io_err(&self, source: io::Error, what: &'static str) -> Error {
-        if source.kind() == io::ErrorKind::InvalidData || source.kind() == io::ErrorKind::Other {
+        // Decoders report damaged input with these kinds; anything else is the source's.
+        if matches!(
+            source.kind(),
+            io::ErrorKind::InvalidData
+                | io::ErrorKind::InvalidInput
+                | io::ErrorKind::UnexpectedEof
+                | io::ErrorKind::Other
+        ) {
             Error::corrupt(what, self.pos, format!("{} stream: {source}", self.stream))
         } else {
             Error::Io {
