@@ -386,9 +386,14 @@ impl ReadAt for XzIndexed {
 /// Opens an `.xz` file as a block source: through its index when its blocks are at most
 /// [`MAX_BLOCK`] bytes, else decompressed into a temporary file (see [`spool`]).
 pub fn open_xz(path: &Path, cfg: &SpoolConfig) -> Result<Box<dyn ReadAt>> {
+    open_xz_with(path, cfg, MAX_BLOCK)
+}
+
+/// [`open_xz`] with another bound on the block size read through the index.
+pub fn open_xz_with(path: &Path, cfg: &SpoolConfig, max_block: u64) -> Result<Box<dyn ReadAt>> {
     let file = std::fs::File::open(path).map_err(|source| Error::Io { offset: 0, source })?;
     let file: Arc<dyn ReadAt> = Arc::new(file);
-    match XzIndexed::new(Arc::clone(&file), MAX_BLOCK) {
+    match XzIndexed::new(Arc::clone(&file), max_block) {
         Ok(x) => Ok(Box::new(x)),
         Err(Error::Unsupported { .. }) => {
             let total = read_index(&*file)?.iter().map(|b| b.uncompressed).sum();
