@@ -248,7 +248,11 @@ fn gpt_at(disk: &dyn ReadAt, lba: u64) -> Result<Vec<Partition>> {
     let entries_lba = le64(&h, 72);
     let count = le32(&h, 80);
     let entry_size = le32(&h, 84) as usize;
-    if count > MAX_GPT_ENTRIES || entry_size < 128 || entry_size % 8 != 0 || entry_size > 4096 {
+    if count > MAX_GPT_ENTRIES
+        || entry_size < 128
+        || !entry_size.is_multiple_of(8)
+        || entry_size > 4096
+    {
         return Err(Error::corrupt(
             "GPT header",
             at,

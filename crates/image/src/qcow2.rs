@@ -170,7 +170,7 @@ impl<R: ReadAt> Qcow2<R> {
                 limit: MAX_L1_BYTES / 8,
             });
         }
-        if l1_offset % cluster != 0 {
+        if !l1_offset.is_multiple_of(cluster) {
             return Err(bad(
                 "qcow2 header",
                 40,
@@ -214,7 +214,7 @@ impl<R: ReadAt> Qcow2<R> {
             cache.push(hit.clone());
             return Ok(hit.1);
         }
-        if offset % self.cluster_size() != 0 {
+        if !offset.is_multiple_of(self.cluster_size()) {
             return Err(bad(
                 "qcow2 L1 table",
                 8 * l1_index as u64,
@@ -318,7 +318,7 @@ impl<R: ReadAt> Qcow2<R> {
             buf.fill(0);
             return Ok(n);
         }
-        if host % cluster != 0 {
+        if !host.is_multiple_of(cluster) {
             return Err(bad(
                 "qcow2 L2 table",
                 l2_at,

@@ -299,9 +299,9 @@ impl XzIndexed {
             return Ok(hit.1);
         }
         let data = Arc::new(self.decode(i)?);
-        let mut held: u64 = cache.iter().map(|(_, d)| d.len() as u64).sum();
-        while !cache.is_empty() && held + data.len() as u64 > CACHE_BYTES {
-            held -= cache.remove(0).1.len() as u64;
+        let mut held: u64 = cache.iter().map(|(_, d)| Vec::len(d) as u64).sum();
+        while !cache.is_empty() && held + Vec::len(&data) as u64 > CACHE_BYTES {
+            held -= Vec::len(&cache.remove(0).1) as u64;
         }
         cache.push((i, Arc::clone(&data)));
         Ok(data)

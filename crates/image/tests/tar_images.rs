@@ -11,12 +11,12 @@ use altrepodb_image::tartree::{open_tar, Limits, Select};
 use altrepodb_image::{resolve, walk, Error, FileKind, FileTree, TreePath};
 use common::{alt_packages, have, make_rootfs, sh};
 
+/// Per path: type char, permissions, size, uid, gid, link target.
+type Listing = BTreeMap<String, (char, u32, Option<u64>, u32, u32, Option<String>)>;
+
 /// (type char, permissions, size for regular files, uid, gid, link target) per path, as
 /// `tar -tv --numeric-owner` lists the archive.
-fn tar_listing(
-    dir: &Path,
-    archive: &str,
-) -> BTreeMap<String, (char, u32, Option<u64>, u32, u32, Option<String>)> {
+fn tar_listing(dir: &Path, archive: &str) -> Listing {
     let out = sh(dir, &format!("tar -tv --numeric-owner -f {archive}"));
     let mut map = BTreeMap::new();
     for line in out.lines() {
@@ -67,9 +67,7 @@ fn tar_listing(
     map
 }
 
-fn our_listing(
-    tree: &dyn FileTree,
-) -> BTreeMap<String, (char, u32, Option<u64>, u32, u32, Option<String>)> {
+fn our_listing(tree: &dyn FileTree) -> Listing {
     walk(tree, &TreePath::root(), 10_000, 64)
         .unwrap()
         .into_iter()
