@@ -347,7 +347,8 @@ pub fn open_tar_source(
         return Ok(b.tree);
     }
     two_passes(select, &limits, |sel| {
-        let stream = compression.decoder(crate::source::Cursor::new(Arc::clone(&source), 0))?;
+        let raw = crate::source::Cursor::new(Arc::clone(&source), 0);
+        let stream = compression.decoder(std::io::BufReader::with_capacity(1 << 20, raw))?;
         let mut b = Builder::new(sel, limits);
         let mut tar = TarReader::new(Streamed(stream), compression.name());
         b.apply(&mut tar, 0, None, false)?;
