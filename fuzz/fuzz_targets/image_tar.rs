@@ -1,0 +1,6 @@
+//! The bytes as one image format (see `altrepodb_image::fuzzing::tar`).
+#![no_main]
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| {
+    altrepodb_image::fuzzing::tar(data);
+});
