@@ -17,6 +17,11 @@ pub mod error;
 pub mod fs;
 pub mod source;
 
+// Filesystem readers (ext4, ISO 9660, squashfs) and their private helpers.
+mod dircache;
+pub mod ext4;
+mod le;
+
 pub use error::{Error, Result};
 pub use fs::{resolve, walk, DirEntry, FileKind, FileTree, Metadata, TreePath};
 pub use source::{ReadAt, Slice};
