@@ -21,6 +21,7 @@ pub mod source;
 mod dircache;
 pub mod ext4;
 mod le;
+pub mod squashfs;
 
 pub use error::{Error, Result};
 pub use fs::{resolve, walk, DirEntry, FileKind, FileTree, Metadata, TreePath};

@@ -155,6 +155,8 @@ pub fn run(program: &str, args: &[&str]) -> String {
     cmd.args(args);
     let path = std::env::var("PATH").unwrap_or_default();
     cmd.env("PATH", format!("{path}:/usr/sbin:/sbin"));
+    // Image builders would otherwise stamp every file with it.
+    cmd.env_remove("SOURCE_DATE_EPOCH");
     let out = cmd.output().unwrap_or_else(|e| panic!("{program}: {e}"));
     assert!(
         out.status.success(),
