@@ -16,8 +16,3 @@ pub(crate) fn u64le(b: &[u8], at: usize) -> u64 {
     x.copy_from_slice(&b[at..at + 8]);
     u64::from_le_bytes(x)
 }
-
-/// `u32` big-endian at `at`.
-pub(crate) fn u32be(b: &[u8], at: usize) -> u32 {
-    u32::from_be_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]])
-}
