@@ -20,6 +20,7 @@ pub mod source;
 // Filesystem readers (ext4, ISO 9660, squashfs) and their private helpers.
 mod dircache;
 pub mod ext4;
+pub mod fuzz_fs;
 pub mod iso9660;
 mod le;
 pub mod squashfs;
