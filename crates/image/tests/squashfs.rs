@@ -313,3 +313,61 @@ fn not_squashfs_is_a_clear_error() {
         "corrupt squashfs superblock at offset 0: magic: 0x00000000 is not hsqs"
     );
 }
+
+#[test]
+fn squashfs_member_of_an_iso_reads_in_place() {
+    if !tool("squashfs in iso", "mksquashfs") || !tool("squashfs in iso", "xorriso") {
+        return;
+    }
+    use altrepodb_image::iso9660::Iso9660;
+    use altrepodb_image::Slice;
+    use std::sync::Arc;
+    let t = tempfile::tempdir().unwrap();
+    let root = t.path().join("root");
+    make_rootfs(&root);
+    let iso_root = t.path().join("iso");
+    std::fs::create_dir_all(iso_root.join(".disk")).unwrap();
+    std::fs::write(iso_root.join(".disk/arch"), b"x86_64\n").unwrap();
+    run(
+        "mksquashfs",
+        &[
+            root.to_str().unwrap(),
+            iso_root.join("live").to_str().unwrap(),
+            "-noappend",
+            "-quiet",
+            "-no-progress",
+            "-comp",
+            "xz",
+        ],
+    );
+    let img = t.path().join("m.iso");
+    run(
+        "xorriso",
+        &[
+            "-as",
+            "mkisofs",
+            "-R",
+            "-J",
+            "-o",
+            img.to_str().unwrap(),
+            iso_root.to_str().unwrap(),
+        ],
+    );
+    let file = Arc::new(std::fs::File::open(&img).unwrap());
+    let iso = Iso9660::open(file.clone()).unwrap();
+    let (start, len) = iso
+        .contiguous_range(&TreePath::new("/live"))
+        .unwrap()
+        .unwrap();
+    let fs = Squashfs::open(Slice::new(file, start, len).unwrap()).unwrap();
+    let mut ours = tree_listing(&fs);
+    ours.remove("/fifo");
+    let mut host = host_listing(&root);
+    host.remove("/fifo");
+    for l in [&mut ours, &mut host] {
+        l.values_mut()
+            .filter(|e| e.mode & 0o170000 == 0o040000)
+            .for_each(|e| e.mtime = None);
+    }
+    assert_same(&ours, &host, "live inside the ISO");
+}
