@@ -37,6 +37,13 @@ pub mod spool;
 pub mod tar;
 pub mod tartree;
 pub mod xz;
+// Filesystem readers (ext4, ISO 9660, squashfs) and their private helpers.
+mod dircache;
+pub mod ext4;
+pub mod fuzz_fs;
+pub mod iso9660;
+mod le;
+pub mod squashfs;
 
 pub use error::{Error, Result};
 pub use fs::{resolve, walk, DirEntry, FileKind, FileTree, Metadata, TreePath};
