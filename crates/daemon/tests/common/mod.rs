@@ -207,6 +207,7 @@ pub struct TestDb {
     pub db: Option<Db>,
     server: Option<EmbeddedServer>,
     port: u16,
+    password: String,
 }
 
 impl TestDb {
@@ -225,7 +226,8 @@ impl TestDb {
             .unwrap()
             .expect("embedded server starts (run scripts/setup.sh)");
         let port = server.port();
-        let db = Db::connect(&TestDb::settings_for(port), &opts, false)
+        let password = server.password().to_owned();
+        let db = Db::connect(&TestDb::settings_for(port, &password), &opts, false)
             .await
             .expect("connect");
         schema::init(&db).await.expect("db init");
@@ -234,14 +236,16 @@ impl TestDb {
             db: Some(db),
             server: Some(server),
             port,
+            password,
         }
     }
 
-    fn settings_for(port: u16) -> DbSettings {
+    fn settings_for(port: u16, password: &str) -> DbSettings {
         let mut settings = DbSettings::with_fallbacks();
         settings.host = Some("127.0.0.1".into());
         settings.port = Some(port);
         settings.dbname = "repodb".into();
+        settings.password = password.to_owned();
         settings
     }
 
@@ -251,7 +255,7 @@ impl TestDb {
 
     /// The service `database` object for this server.
     pub fn database_json(&self) -> Value {
-        json!({"dbname": "repodb", "host": "127.0.0.1", "port": self.port, "user": "default", "password": ""})
+        json!({"dbname": "repodb", "host": "127.0.0.1", "port": self.port, "user": "default", "password": self.password})
     }
 
     /// Stops the server, keeping its data.

@@ -47,6 +47,7 @@ impl TestDb {
         settings.host = Some("127.0.0.1".into());
         settings.port = Some(server.port());
         settings.dbname = "repodb".into();
+        settings.password = server.password().to_owned();
         let db = Db::connect(&settings, &opts, false).await.expect("connect");
         schema::init(&db).await.expect("db init");
         TestDb {
