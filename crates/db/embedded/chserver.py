@@ -1022,8 +1022,10 @@ class Engine:
             stmt = plan.stmt
             if stmt.kind == "SET":
                 applied.extend(stmt.set_names)
-                if any(n.lower() == "readonly" for n in stmt.set_names):
-                    return Result()  # a lone SET only lasts for its own request anyway
+                if any(n.lower() == "readonly" for n in stmt.set_names) and sess is not self.ro:
+                    # A lone SET only lasts for its own request anyway, and readonly could not be
+                    # reset afterwards. In the readonly session the engine refuses it.
+                    return Result()
             if stmt.use_db:
                 use_db = True
             if stmt.kind in ("SELECT", "WITH"):
