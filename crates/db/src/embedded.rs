@@ -92,23 +92,17 @@ impl EmbeddedOptions {
             .or_else(|| var("HOME").map(|h| PathBuf::from(h).join(".local/share/altrepodb")))
     }
 
-    /// The Python interpreter that will run the server.
+    /// The Python interpreter that will run the server (see [`crate::engine_python`]: a home
+    /// of its own, another data set, still finds the set-up's engine).
     pub fn python_path(&self) -> PathBuf {
-        if let Some(p) = &self.python {
-            return p.clone();
-        }
-        match std::env::var_os("ALTREPODB_PYTHON") {
-            Some(p) if !p.is_empty() => PathBuf::from(p),
-            _ => {
-                // A home of its own (another data set) still uses the set-up's engine venv.
-                let own = self.home.join("venv/bin/python");
-                let shared = std::env::var_os("HOME")
-                    .map(|h| PathBuf::from(h).join(".local/share/altrepodb/venv/bin/python"));
-                match shared {
-                    Some(shared) if !own.exists() && shared.exists() => shared,
-                    _ => own,
-                }
-            }
+        self.python_search().0
+    }
+
+    /// The interpreter and every place that was looked at.
+    fn python_search(&self) -> (PathBuf, Vec<PathBuf>) {
+        match &self.python {
+            Some(p) => (p.clone(), vec![p.clone()]),
+            None => crate::engine_python::resolve(&self.home, &|name| std::env::var_os(name)),
         }
     }
 
@@ -150,13 +144,13 @@ pub enum EmbeddedError {
     },
     /// The Python interpreter is not there.
     #[error(
-        "no Python for the embedded ClickHouse at {}: run scripts/setup.sh \
+        "no Python with the embedded ClickHouse engine (looked at {}): run scripts/setup.sh \
          (or point ALTREPODB_PYTHON at a Python with chdb-core)",
-        path.display()
+        looked.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ")
     )]
     PythonMissing {
-        /// Where we looked.
-        path: PathBuf,
+        /// Every place looked at, in order.
+        looked: Vec<PathBuf>,
     },
     /// The Python exists but lacks chdb (or lz4, clickhouse-cityhash).
     #[error(
@@ -560,9 +554,9 @@ pub fn ping(port: u16) -> bool {
 
 /// Checks the interpreter and writes the script; returns both paths.
 fn prepare(opts: &EmbeddedOptions) -> Result<(PathBuf, PathBuf), EmbeddedError> {
-    let python = opts.python_path();
+    let (python, looked) = opts.python_search();
     if !python.is_file() {
-        return Err(EmbeddedError::PythonMissing { path: python });
+        return Err(EmbeddedError::PythonMissing { looked });
     }
     let dir = opts.home.join("server");
     fs::create_dir_all(&dir).map_err(io_err("create directory", &dir))?;

@@ -11,6 +11,7 @@
 
 pub mod client;
 pub mod embedded;
+pub mod engine_python;
 pub mod error;
 pub mod inserter;
 pub mod rows;

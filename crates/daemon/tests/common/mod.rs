@@ -58,7 +58,8 @@ fn port_open(port: u16) -> bool {
     .is_ok()
 }
 
-/// True when RabbitMQ listens (started if it was not); false: the test is skipped.
+/// True when RabbitMQ listens (started if it was not); false: the test is skipped, or fails
+/// under CI (`altrepodb_testdata::corpus::missing`).
 pub fn rabbit() -> bool {
     if port_open(5672) {
         return true;
@@ -72,7 +73,10 @@ pub fn rabbit() -> bool {
         }
         std::thread::sleep(Duration::from_secs(1));
     }
-    eprintln!("skipped: RabbitMQ is not available on 127.0.0.1:5672");
+    altrepodb_testdata::corpus::missing(
+        &altrepodb_testdata::corpus::current_test(),
+        "RabbitMQ is not available on 127.0.0.1:5672",
+    );
     false
 }
 
@@ -301,11 +305,9 @@ impl Drop for TestDb {
 // ---- snapshots ----------------------------------------------------------------------------------
 
 /// `$ALTREPODB_TESTDATA` or `../shared/testdata`, if present.
+/// Skipped (or failed under CI: `altrepodb_testdata::corpus::missing`) when absent.
 pub fn testdata() -> Option<PathBuf> {
-    let p = std::env::var_os("ALTREPODB_TESTDATA")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/testdata"));
-    p.is_dir().then_some(p)
+    altrepodb_testdata::corpus::root_for_test()
 }
 
 fn rpm_qf(file: &Path, fmt: &str) -> String {
