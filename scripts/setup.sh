@@ -2,7 +2,8 @@
 # Installs everything altrepodb needs, idempotently; quick when nothing changed.
 #   1. Debian packages (rpm for the RPM cross-checks, xz-utils, cpio; db5.3-util for the Berkeley DB
 #      rpmdb test inputs; RabbitMQ for the daemon tests);
-#   2. the Python venv with the pinned ClickHouse engine (chdb-core) under $ALTREPODB_HOME/venv;
+#   2. the Python venv with the pinned ClickHouse engine (chdb-core) under $ALTREPODB_HOME/venv,
+#      recorded in ~/.config/altrepodb/engine-python so that any other home finds it;
 #   3. the release build, installed as `altrepodb` plus the original tool names as links.
 set -euo pipefail
 
@@ -37,6 +38,7 @@ if [ ! -x "$venv/bin/python" ] || [ "$(cat "$stamp" 2>/dev/null)" != "$requireme
   "$venv/bin/pip" install -q --disable-pip-version-check --no-deps $requirements
   echo "$requirements" > "$stamp"
 fi
+"$here/scripts/lib/record-engine.sh" "$venv"
 
 # --- 3. release build and installation ------------------------------------------------------
 say "building (cargo build --release)"

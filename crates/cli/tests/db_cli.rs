@@ -32,6 +32,7 @@ impl Home {
             .env("ALTREPODB_EMBEDDED_IDLE_EXIT", "20")
             .env_remove("ALTREPODB_HOST")
             .env_remove("ALTREPODB_PORT")
+            .env_remove("ALTREPODB_SERVER_PASSWORD")
             .env_remove("ALTREPODB_CONFIG")
             .output()
             .expect("run altrepodb")
@@ -52,6 +53,14 @@ impl Home {
     fn port(&self) -> String {
         std::fs::read_to_string(self.path().join("server.port"))
             .expect("embedded server port file")
+            .trim()
+            .to_owned()
+    }
+
+    /// The embedded server's password, made by the first command in this home.
+    fn password(&self) -> String {
+        std::fs::read_to_string(self.path().join("server.password"))
+            .expect("embedded server password file")
             .trim()
             .to_owned()
     }
@@ -192,6 +201,8 @@ fn connection_errors_are_one_line_and_exit_2() {
         "127.0.0.1",
         "-p",
         &port,
+        "-P",
+        &h.password(),
         "-d",
         "nosuchdb",
     ]);

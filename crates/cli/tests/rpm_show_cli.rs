@@ -4,18 +4,12 @@ use std::path::PathBuf;
 use std::process::Command;
 
 fn testdata() -> Option<PathBuf> {
-    let p = std::env::var_os("ALTREPODB_TESTDATA")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/testdata")
-        });
-    p.is_dir().then_some(p)
+    altrepodb_testdata::corpus::root_for_test()
 }
 
 #[test]
 fn json_lines_for_good_files_and_one_error_line_for_a_corrupt_one() {
     let Some(td) = testdata() else {
-        eprintln!("skipped: test corpus not found (set ALTREPODB_TESTDATA)");
         return;
     };
     let good = td.join("rpm/fetch-alt-squidfw/squid-helpers-7.3-alt1.x86_64.rpm");

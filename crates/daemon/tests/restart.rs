@@ -42,11 +42,13 @@ async fn broker_restart_with_queued_and_in_flight_messages() {
         return;
     }
     if !rabbitmqctl(&["status"]) {
-        eprintln!("skipped: rabbitmqctl cannot control the broker");
+        altrepodb_testdata::corpus::missing(
+            "broker_restart_with_queued_and_in_flight_messages",
+            "rabbitmqctl cannot control the broker",
+        );
         return;
     }
     let Some(rpms) = corpus() else {
-        eprintln!("skipped: test corpus not found (set ALTREPODB_TESTDATA)");
         return;
     };
     let t0 = Instant::now();

@@ -170,7 +170,10 @@ async fn amqpfire_over_tls_with_a_client_certificate() {
     }
     let dir = tempfile::tempdir().unwrap();
     if !make_certs(dir.path()) {
-        eprintln!("skipped: openssl is not installed");
+        altrepodb_testdata::corpus::missing(
+            "amqpfire_over_tls_with_a_client_certificate",
+            "openssl is not installed",
+        );
         return;
     }
     let port = tls_terminator(dir.path()).await;

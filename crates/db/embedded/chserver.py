@@ -34,6 +34,7 @@ import json
 import logging
 import os
 import re
+import shutil
 import signal
 import socket
 import sys
@@ -384,6 +385,168 @@ def analyse(text):
                     st.set_names.append(tok.text)
     st.use_db = st.kind == "USE"
     return st
+
+
+# ---------------------------------------------------------------------------------------------
+# Host access policy
+#
+# The engine runs in-process (ClickHouse "local" mode), where it confines nothing to
+# user_files_path and runs INTO OUTFILE / FROM INFILE itself. So the server closes the host in
+# layers: the engine's own access control (a users.xml whose `default` user lacks the SOURCES
+# grants -- file, url, s3, hdfs, remote, mysql, ... -- and CREATE DICTIONARY, BACKUP, SYSTEM
+# SHUTDOWN/RELOAD; a settings profile that turns off the Python table function and VALUES
+# expressions and locks every setting that names a file or carries SQL), and, for what local
+# mode leaves open, a check of the statement's tokens here: the INTO OUTFILE / FROM INFILE
+# clauses, the scalar file() function (local mode reads any path with it) and dynamic disk()
+# definitions, and table or database engines other than the storage engines the schema uses.
+
+# Engine settings no client may change (profile constraints): they name host files, carry SQL
+# that would escape the token check, or switch on features that reach out of the engine.
+LOCKED_SETTINGS = (
+    "allow_python_table_function", "input_format_values_interpret_expressions",
+    "input_format_values_deduce_templates_of_expressions", "additional_table_filters",
+    "additional_result_filter", "select", "filter", "order", "sort", "dialect",
+    "implicit_table_at_top_level", "parallel_replicas_custom_key", "format_schema",
+    "format_schema_source", "format_template_resultset", "format_template_row",
+    "output_format_schema", "input_format_record_errors_file_path",
+    "rename_files_after_processing", "format_avro_schema_registry_url", "url_base", "s3_base",
+    "allow_experimental_eval_table_function", "allow_experimental_ai_functions",
+    "allow_experimental_ytsaurus_table_function", "allow_experimental_paimon_storage_engine",
+    "allow_experimental_database_paimon_rest_catalog", "dynamic_disk_allow_from_env",
+    "dynamic_disk_allow_include", "dynamic_disk_allow_from_zk", "merge_tree_disk",
+    "merge_tree_storage_policy", "default_table_engine", "default_temporary_table_engine",
+    "into_outfile_create_parent_directories", "compatibility",
+)
+# Values the profile pins (everything else in LOCKED_SETTINGS keeps the engine's default).
+PINNED_SETTINGS = {
+    "allow_python_table_function": "0",
+    "input_format_values_interpret_expressions": "0",
+    "input_format_values_deduce_templates_of_expressions": "0",
+}
+GRANTS = (
+    "GRANT ALL ON *.*",
+    # file, url, s3, hdfs, remote, mysql, postgresql, sqlite, odbc, jdbc, mongo, redis, kafka,
+    # azure, disk, ... as table functions, table engines and database engines
+    "REVOKE SOURCES ON *.*",
+    # DDL dictionaries can run commands (EXECUTABLE source) and reach hosts (HTTP, CLICKHOUSE)
+    "REVOKE CREATE DICTIONARY ON *.*",
+    "REVOKE BACKUP ON *.*",
+    "REVOKE INTROSPECTION ON *.*",
+    "REVOKE NAMED COLLECTION ADMIN ON *",
+    "REVOKE SYSTEM SHUTDOWN, SYSTEM RELOAD, SYSTEM FAILPOINT, SYSTEM THREAD FUZZER, "
+    "SYSTEM JEMALLOC, SYSTEM INSTRUMENT ADD, SYSTEM INSTRUMENT REMOVE, SYSTEM LISTEN ON *.*",
+)
+# Storage engines a client may name in ENGINE clauses (tables and databases); every other engine
+# the engine knows is refused. The schema uses the MergeTree family, Buffer and Null.
+ALLOWED_ENGINES = {
+    "MergeTree", "ReplacingMergeTree", "SummingMergeTree", "AggregatingMergeTree",
+    "CollapsingMergeTree", "VersionedCollapsingMergeTree", "CoalescingMergeTree",
+    "GraphiteMergeTree", "Buffer", "Memory", "Null", "View", "MaterializedView", "Log",
+    "TinyLog", "StripeLog", "Set", "Join", "Merge", "GenerateRandom", "Atomic",
+}
+# Function names refused wherever they are called: local mode's file() reads any host path,
+# disk() defines a disk (a local path or a web/s3 endpoint) before settings constraints apply.
+DENIED_CALLS = {"file", "disk"}
+# Words whose presence anywhere in the raw text (even inside what our lexer takes for a string
+# or comment) makes the server confirm with the engine's own parser that they are harmless.
+_SUSPECT_RE = re.compile(rb"(?i)outfile|infile|file|disk|engine")
+
+
+def access_denied(message):
+    return CHError(code_of("ACCESS_DENIED", 497), message)
+
+
+def _unquote(tok):
+    if tok.kind == "qid":
+        body, quote = tok.text[1:-1], tok.text[0]
+        return body.replace(quote * 2, quote).replace("\\" + quote, quote)
+    return tok.text if tok.kind == "ident" else None
+
+
+def host_access_violation(text, known_engines):
+    """Why the statement would touch the host, or None. `text` is latin-1 decoded SQL."""
+    toks = [t for t in significant_tokens(text) if t.kind != "error"]
+    for i, tok in enumerate(toks):
+        word = tok.upper()
+        nxt = toks[i + 1] if i + 1 < len(toks) else None
+        if word in ("INTO", "FROM") and nxt is not None and nxt.upper() in ("OUTFILE", "INFILE"):
+            return "%s %s reads or writes files of the server's host" % (word, nxt.upper())
+        name = _unquote(tok)
+        if name is None or nxt is None:
+            continue
+        if nxt.text == "(" and name.lower() in DENIED_CALLS:
+            return "function %s() touches the server's host" % name
+        if word == "ENGINE":
+            j = i + 2 if nxt.text == "=" else i + 1
+            engine = _unquote(toks[j]) if j < len(toks) else None
+            if engine and engine.lower() in known_engines and engine not in ALLOWED_ENGINES:
+                return "engine %s is not available on the embedded server (allowed: %s)" % (
+                    engine, ", ".join(sorted(ALLOWED_ENGINES)))
+    return None
+
+
+def write_engine_config(rundir):
+    """Writes config.xml and users.xml for the engine into `rundir`; returns config.xml."""
+    from xml.sax.saxutils import escape
+
+    empty = os.path.join(rundir, "empty")
+    os.makedirs(empty, mode=0o700, exist_ok=True)
+    users = os.path.join(rundir, "users.xml")
+    profile = "".join("<%s>%s</%s>" % (k, escape(v), k) for k, v in PINNED_SETTINGS.items())
+    constraints = "".join("<%s><readonly/></%s>" % (k, k) for k in LOCKED_SETTINGS)
+    grants = "".join("<query>%s</query>" % escape(q) for q in GRANTS)
+    with open(users, "w", encoding="utf-8") as fh:
+        fh.write(
+            "<clickhouse><profiles><default>%s<constraints>%s</constraints></default></profiles>"
+            "<quotas><default/></quotas><users><default><no_password/>"
+            "<networks><ip>127.0.0.1</ip><ip>::1</ip></networks><profile>default</profile>"
+            "<quota>default</quota><grants>%s</grants></default></users></clickhouse>\n"
+            % (profile, constraints, grants))
+    config = os.path.join(rundir, "config.xml")
+    with open(config, "w", encoding="utf-8") as fh:
+        # default_database: local mode makes its default database an overlay that also serves
+        # host files by name (and then needs the FILE grant for every unknown table name); the
+        # overlay goes to an unused name and `default` is a plain Atomic database (see
+        # prepare_data_dir). Every path the engine may use for user files, scripts and format
+        # schemas is an empty directory or /dev/null/, where nothing can be created.
+        fh.write(
+            "<clickhouse><default_database>%s</default_database>"
+            "<user_files_path>%s/</user_files_path><format_schema_path>%s/</format_schema_path>"
+            "<user_scripts_path>/dev/null/</user_scripts_path>"
+            "<users_config>%s</users_config></clickhouse>\n"
+            % (OVERLAY_DATABASE, escape(empty), escape(empty), escape(users)))
+    return config
+
+
+OVERLAY_DATABASE = "_local"
+
+
+def prepare_data_dir(data_dir):
+    """Makes `default` a plain Atomic database before the engine starts.
+
+    Local mode attaches its default database as an overlay whose Atomic part takes its UUID from
+    the symlink metadata/default. With the overlay renamed (write_engine_config), `default` is
+    loaded from metadata/default.sql like any database, so that file names the same UUID (data
+    of earlier versions stays where it is) and the symlink, which the Atomic database recreates
+    at every start, is removed first: otherwise the overlay would claim the same UUID.
+    """
+    meta = os.path.join(data_dir, "metadata")
+    os.makedirs(meta, exist_ok=True)
+    link = os.path.join(meta, "default")
+    sql = os.path.join(meta, "default.sql")
+    db_uuid = None
+    if os.path.islink(link):
+        db_uuid = os.path.basename(os.readlink(link).rstrip("/"))
+        uuid.UUID(db_uuid)  # refuse to go on with a symlink we do not understand
+    if not os.path.exists(sql):
+        tmp = sql + ".tmp"
+        with open(tmp, "w", encoding="ascii") as fh:
+            fh.write("ATTACH DATABASE _ UUID '%s'\nENGINE = Atomic\n" % (db_uuid or uuid.uuid4()))
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, sql)
+    if db_uuid is not None:
+        os.unlink(link)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -764,23 +927,56 @@ class Plan:
 
 
 class Engine:
-    def __init__(self, data_dir):
+    """Two chDB sessions over one data directory behind one lock.
+
+    `sess` serves ordinary requests; `ro` was opened with readonly=2, so the engine itself refuses
+    every write made through it (and a client cannot switch that off: readonly cannot be changed
+    in a readonly session). Both share the tables; each has its own settings.
+    """
+
+    def __init__(self, data_dir, config):
         self.lock = threading.Lock()
         self.data_dir = data_dir
-        self.sess = chdb_session.Session(data_dir)
-        self._set_baseline(list(BASELINE_SETTINGS))
+        base = "%s?config-file=%s" % (data_dir, config)
+        self.sess = chdb_session.Session(base)
+        self.ro = chdb_session.Session(base + "&readonly=2")
+        self.known_engines = set()
+        for sess in (self.sess, self.ro):
+            self._set_baseline(sess, list(BASELINE_SETTINGS))
 
     def close(self):
         with self.lock:
-            if self.sess is not None:
-                self.sess.close()
-                self.sess = None
+            for name in ("ro", "sess"):
+                sess = getattr(self, name)
+                if sess is not None:
+                    sess.close()
+                    setattr(self, name, None)
 
     def scalar(self, sql):
         with self.lock:
             return self.sess.query(sql, "TabSeparatedRaw").bytes().decode("utf-8", "replace").strip()
 
-    def _set_baseline(self, names):
+    def check_host_access(self, text):
+        """Refuses (code 497) a statement that would touch the host; `text` is bytes.
+
+        The token check runs on the text as sent; when the raw bytes give any reason for doubt
+        (a suspicious word anywhere, a backslash, a heredoc, an unterminated token), it runs again
+        on the engine's own rendering of the statement (formatQuery), so escapes in quoted
+        identifiers, comments and other lexing differences cannot hide anything from it.
+        """
+        decoded = text.decode("latin-1")
+        why = host_access_violation(decoded, self.known_engines)
+        if why is None and (_SUSPECT_RE.search(text) or b"\\" in text or b"$" in text):
+            try:
+                canonical = self.scalar("SELECT formatQuery(%s)" % sql_literal(
+                    text.decode("utf-8", "surrogateescape")))
+            except Exception as exc:
+                raise from_engine_error(exc) from None
+            why = host_access_violation(canonical, self.known_engines)
+        if why is not None:
+            raise access_denied("%s: not allowed on the embedded server" % why)
+
+    def _set_baseline(self, sess, names):
         parts = []
         for name in names:
             if name in BASELINE_SETTINGS:
@@ -790,62 +986,65 @@ class Engine:
         if not parts:
             return
         try:
-            self.sess.query("SET " + ", ".join(parts), "TabSeparated")
+            sess.query("SET " + ", ".join(parts), "TabSeparated")
         except Exception:
             for part in parts:  # one bad name must not keep the others set
                 try:
-                    self.sess.query("SET " + part, "TabSeparated")
+                    sess.query("SET " + part, "TabSeparated")
                 except Exception as exc:
                     log.debug("cannot reset setting %s: %s", part, exc)
 
-    def run(self, plan, database, settings, params):
+    def run(self, plan, database, settings, params, readonly=False):
         waited = time.monotonic()
         with self.lock:
             started = time.monotonic()
-            result = self._run_locked(plan, database, settings, params)
+            result = self._run_locked(self.ro if readonly else self.sess, plan, database, settings,
+                                      params)
             result.timing = "lock wait %.1f ms, engine %.1f ms" % (
                 (started - waited) * 1000, (time.monotonic() - started) * 1000)
             return result
 
-    def _run_locked(self, plan, database, settings, params):
-        if self.sess is None:
+    def _run_locked(self, sess, plan, database, settings, params):
+        if sess is None:
             raise CHError(code_of("ABORTED", 236), "Server is shutting down")
         applied = []
         use_db = False
         try:
             if database:
                 use_db = True
-                self.sess.query("USE " + sql_ident(database), "TabSeparated")
+                sess.query("USE " + sql_ident(database), "TabSeparated")
             if settings:
                 applied = list(settings)
-                self.sess.query("SET " + ", ".join(
+                sess.query("SET " + ", ".join(
                     "%s = %s" % (k, sql_literal(v)) for k, v in settings.items()), "TabSeparated")
             if plan.insert_head is not None:
-                return self._insert(plan)
+                return self._insert(sess, plan)
             stmt = plan.stmt
             if stmt.kind == "SET":
                 applied.extend(stmt.set_names)
-                if any(n.lower() == "readonly" for n in stmt.set_names):
-                    return Result()  # a lone SET only lasts for its own request anyway
+                if any(n.lower() == "readonly" for n in stmt.set_names) and sess is not self.ro:
+                    # A lone SET only lasts for its own request anyway, and readonly could not be
+                    # reset afterwards. In the readonly session the engine refuses it.
+                    return Result()
             if stmt.use_db:
                 use_db = True
             if stmt.kind in ("SELECT", "WITH"):
-                return self._stream(plan, params)
-            return self._materialise(plan, params)
+                return self._stream(sess, plan, params)
+            return self._materialise(sess, plan, params)
         except CHError:
             raise
         except Exception as exc:
             raise from_engine_error(exc) from None
         finally:
-            self._set_baseline(applied)
+            self._set_baseline(sess, applied)
             if use_db:
                 try:
-                    self.sess.query("USE default", "TabSeparated")
+                    sess.query("USE default", "TabSeparated")
                 except Exception as exc:
                     log.warning("cannot switch back to database default: %s", exc)
 
-    def _materialise(self, plan, params):
-        res = self.sess.query(plan.sql, plan.fmt, params=params)
+    def _materialise(self, sess, plan, params):
+        res = sess.query(plan.sql, plan.fmt, params=params)
         body = res.bytes()
         fmt = plan.fmt if plan.stmt.kind in READ_KINDS - {"USE", "SET"} else None
         return Result(body, fmt, {
@@ -855,17 +1054,17 @@ class Engine:
             "elapsed_ns": int(res.elapsed() * 1e9),
         })
 
-    def _stream(self, plan, params):
+    def _stream(self, sess, plan, params):
         fmt_l = plan.fmt.lower()
         header_kind = _HEADER_FORMATS.get(fmt_l)
         if header_kind is None and fmt_l not in _PLAIN_STREAM_FORMATS:
-            return self._materialise(plan, params)
+            return self._materialise(sess, plan, params)
         try:
-            stream = self.sess.send_query(plan.sql, plan.fmt, params=params)
+            stream = sess.send_query(plan.sql, plan.fmt, params=params)
         except Exception as exc:
             err = from_engine_error(exc)
             if "Streaming query is not supported" in err.full:
-                return self._materialise(plan, params)
+                return self._materialise(sess, plan, params)
             raise err from None
         spool = Spool()
         header = None
@@ -904,14 +1103,14 @@ class Engine:
             # chDB yields no chunk for an empty result, so the format's header (which clients
             # such as the crate require) would be missing: produce the result in one piece.
             spool.close()
-            return self._materialise(plan, params)
+            return self._materialise(sess, plan, params)
         stats["result_bytes"] = spool.size
         stats["written_rows"] = stats["written_bytes"] = 0
         stats["elapsed_ns"] = int(elapsed * 1e9)
         return Result(spool, plan.fmt, stats)
 
-    def _insert(self, plan):
-        ins = self.sess.send_insert(plan.insert_head, plan.insert_fmt)
+    def _insert(self, sess, plan):
+        ins = sess.send_insert(plan.insert_head, plan.insert_fmt)
         started = time.monotonic()
         try:
             for chunk in plan.data.chunks():
@@ -984,6 +1183,19 @@ class State:
 # HTTP
 
 
+def is_loopback_host(host):
+    """True for 127.0.0.0/8, ::1 and localhost, with or without a port ("[::1]:8123")."""
+    host = host.strip().lower()
+    if host.startswith("["):
+        host = host[1:].partition("]")[0]
+    elif host.count(":") == 1:
+        host = host.partition(":")[0]
+    if host in ("localhost", "::1", "0:0:0:0:0:0:0:1"):
+        return True
+    parts = host.split(".")
+    return len(parts) == 4 and parts[0] == "127" and all(p.isdigit() and int(p) < 256 for p in parts)
+
+
 class Server(ThreadingHTTPServer):
     daemon_threads = True
     block_on_close = False
@@ -997,6 +1209,9 @@ class Server(ThreadingHTTPServer):
         self.users = users
         self.response_compression = response_compression
         super().__init__(addr, Handler)
+        port = self.server_address[1]
+        self.loopback = is_loopback_host(addr[0])
+        self.own_origins = {"http://%s:%d" % (h, port) for h in ("127.0.0.1", "localhost", "[::1]")}
 
     def handle_error(self, request, client_address):
         log.debug("connection from %s ended with an error", client_address, exc_info=True)
@@ -1047,13 +1262,10 @@ class Handler(BaseHTTPRequestHandler):
             if method in ("GET", "POST", "HEAD"):
                 self.dispatch(method)
             elif method == "OPTIONS":
+                # No CORS: a web page must not be able to talk to the database.
                 self._drain_for_error()
-                self.send_response(204)
-                self.send_header("Access-Control-Allow-Origin", "*")
-                self.send_header("Access-Control-Allow-Methods", "POST, GET, OPTIONS")
-                self.send_header("Access-Control-Allow-Headers", "origin, x-requested-with, x-clickhouse-format, x-clickhouse-user, x-clickhouse-key, Authorization")
-                self.send_header("Content-Length", "0")
-                self.end_headers()
+                self._send_plain(405, "Cross-origin requests are not served by the embedded server\n",
+                                 extra={"Allow": "GET, POST, HEAD"})
             else:
                 self._drain_for_error()
                 self.send_exception(CHError(code_of("UNSUPPORTED_METHOD", 1),
@@ -1149,6 +1361,13 @@ class Handler(BaseHTTPRequestHandler):
             for key, value in parse_qsl(url.query, keep_blank_values=True, errors="surrogateescape"):
                 params[key] = value
             path = url.path or "/"
+            if path != "/ping":
+                foreign = self._foreign_origin()
+                if foreign is not None:
+                    self._drain_for_error()
+                    self.send_exception(access_denied(
+                        "Requests from web pages are refused by the embedded server (%s)" % foreign))
+                    return
             if path in ("/ping", "/replicas_status") or (
                     path == "/" and method != "POST" and "query" not in params and not self._has_body()):
                 self._drain_for_error()
@@ -1178,6 +1397,24 @@ class Handler(BaseHTTPRequestHandler):
                                             % (type(exc).__name__, exc)))
         finally:
             state.end()
+
+    def _foreign_origin(self):
+        """Why the request looks like it comes from a web page (or a rebound DNS name), or None.
+
+        Browsers send Origin with every POST and Sec-Fetch-Site with every request; other clients
+        send neither. A server on a loopback address also insists on a loopback Host, so a page
+        whose own name resolves to 127.0.0.1 (DNS rebinding) is refused too.
+        """
+        origin = self.headers.get("Origin")
+        if origin is not None and origin.strip().lower() not in self.server.own_origins:
+            return "Origin: %s" % origin[:100]
+        site = (self.headers.get("Sec-Fetch-Site") or "").strip().lower()
+        if site not in ("", "same-origin", "none"):
+            return "Sec-Fetch-Site: %s" % site[:40]
+        host = self.headers.get("Host")
+        if self.server.loopback and host is not None and not is_loopback_host(host):
+            return "Host: %s" % host[:100]
+        return None
 
     def _has_body(self):
         te = (self.headers.get("Transfer-Encoding") or "").lower()
@@ -1300,15 +1537,13 @@ class Handler(BaseHTTPRequestHandler):
         plan = self.make_plan(query_text, chunks, default_format)
         self._timing = "body %.1f ms" % ((time.monotonic() - started) * 1000)
         try:
-            if readonly and (plan.insert_head is not None or plan.kind not in READ_KINDS):
-                raise CHError(code_of("READONLY", 164), "Cannot execute query in readonly mode. "
-                              "For queries over HTTP, method GET implies readonly. You should use "
-                              "method POST for modifying queries" if method != "POST" else
-                              "Cannot execute query in readonly mode")
+            engine.check_host_access(plan.sql if plan.insert_head is None else
+                                     plan.insert_head.encode("utf-8", "surrogateescape"))
             if readonly == 1 and plan.kind == "SET":
                 raise CHError(code_of("READONLY", 164), "Cannot modify settings in readonly mode")
             database = params.get("database") or self.headers.get("X-ClickHouse-Database") or ""
-            result = engine.run(plan, database, settings, query_params)
+            # Readonly requests run in the engine's readonly session: the engine refuses writes.
+            result = engine.run(plan, database, settings, query_params, readonly=bool(readonly))
         finally:
             if plan.data is not None:
                 plan.data.close()
@@ -1505,6 +1740,19 @@ def parse_users(specs):
     return users or {"default": ""}
 
 
+def read_password(args):
+    """The password of user `default` from --password-stdin / --password-file, else None."""
+    if args.password_stdin:
+        line = sys.stdin.readline()
+        if not line:
+            raise ValueError("--password-stdin: nothing on stdin")
+        return line.rstrip("\r\n")
+    if args.password_file:
+        with open(args.password_file, encoding="utf-8") as fh:
+            return fh.readline().rstrip("\r\n")
+    return None
+
+
 def write_port_file(path, port):
     tmp = "%s.tmp.%d" % (path, os.getpid())
     with open(tmp, "w", encoding="ascii") as fh:
@@ -1552,12 +1800,17 @@ def main(argv=None):
                     help="exit after this many seconds without an active request (0 = never)")
     ap.add_argument("--user", action="append", metavar="NAME:PASSWORD",
                     help="accepted credentials (default: user 'default' with an empty password)")
+    ap.add_argument("--password-stdin", action="store_true",
+                    help="read the password of user 'default' from the first line of stdin")
+    ap.add_argument("--password-file", help="read the password of user 'default' from this file")
     ap.add_argument("--log", help="log file (default: stderr)")
     ap.add_argument("--verbose", action="store_true", help="log every request")
     ap.add_argument("--no-response-compression", action="store_true",
                     help="never compress responses, whatever Accept-Encoding says")
     args = ap.parse_args(argv)
 
+    if args.log:
+        args.log = os.path.abspath(args.log)
     handler = logging.FileHandler(args.log) if args.log else logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s chserver[%(process)d] %(message)s"))
     log.addHandler(handler)
@@ -1566,9 +1819,24 @@ def main(argv=None):
 
     try:
         users = parse_users(args.user)
-    except ValueError as exc:
+        password = read_password(args)
+    except (ValueError, OSError) as exc:
         print("chserver: %s" % exc, file=sys.stderr)
         return 2
+    if password is not None:
+        users["default"] = password
+    if not is_loopback_host(args.host) and not any(users.values()):
+        print("chserver: refusing to listen on %s without a password (give --password-file, "
+              "--password-stdin or --user name:password)" % args.host, file=sys.stderr)
+        return 2
+    data_dir = os.path.abspath(args.data)
+    if "?" in data_dir or "&" in data_dir:
+        print("chserver: the data directory path must not contain '?' or '&': %s" % data_dir,
+              file=sys.stderr)
+        return 2
+    for name in ("port_file", "pid_file", "log"):
+        if getattr(args, name):
+            setattr(args, name, os.path.abspath(getattr(args, name)))
 
     try:
         import_modules()
@@ -1586,13 +1854,18 @@ def main(argv=None):
         return 4
     port = server.server_address[1]
 
-    data_dir = os.path.abspath(args.data)
+    # The engine's configuration lives in a private directory of this process, which is also the
+    # working directory: relative paths the engine might resolve land in an empty place.
+    rundir = tempfile.mkdtemp(prefix="altrepodb-chserver-")
+    config = write_engine_config(rundir)
+    os.chdir(os.path.join(rundir, "empty"))
     # A server that is just shutting down may still hold the directory's lock: retry a while.
     deadline = time.monotonic() + 15
     while True:
         try:
             os.makedirs(data_dir, exist_ok=True)
-            engine = Engine(data_dir)
+            prepare_data_dir(data_dir)
+            engine = Engine(data_dir, config)
             break
         except Exception as exc:
             if time.monotonic() < deadline:
@@ -1601,8 +1874,19 @@ def main(argv=None):
             print("chserver: cannot open the chDB data directory %s: %s (is another server "
                   "using it?)" % (data_dir, str(exc).strip().replace("\n", " ")), file=sys.stderr)
             server.server_close()
+            shutil.rmtree(rundir, ignore_errors=True)
             return 5
     server.engine = engine
+    try:
+        engine.known_engines = {name.lower() for name in engine.scalar(
+            "SELECT name FROM system.table_engines UNION ALL "
+            "SELECT name FROM system.database_engines").split()}
+    except Exception as exc:
+        log.error("cannot list the engine's storage engines: %s", exc)
+        engine.close()
+        server.server_close()
+        shutil.rmtree(rundir, ignore_errors=True)
+        return 5
 
     try:
         VERSION = engine.scalar("SELECT version()") or VERSION
@@ -1662,6 +1946,7 @@ def main(argv=None):
         engine.close()
     except Exception as exc:
         log.warning("closing the chDB session failed: %s", exc)
+    shutil.rmtree(rundir, ignore_errors=True)
     log.info("stopped")
     logging.shutdown()
     sys.stderr.flush()

@@ -84,10 +84,15 @@ impl Db {
                 (server.url(), Some(server))
             }
         };
+        // The embedded server has one user, `default`, with the home's password.
+        let (user, password) = match &server {
+            Some(server) => ("default", server.password()),
+            None => (settings.user.as_str(), settings.password.as_str()),
+        };
         let base = http_client(&url)?
             .with_url(&url)
-            .with_user(&settings.user)
-            .with_password(&settings.password);
+            .with_user(user)
+            .with_password(password);
         let client = base.clone().with_database(&settings.dbname);
         let mut db = Db {
             base,
@@ -134,7 +139,11 @@ impl Db {
             },
             (_, Some(516 | 192 | 193 | 194)) => DbError::Auth {
                 url: self.url.clone(),
-                user: self.settings.user.clone(),
+                user: if self.embedded.is_some() {
+                    "default".to_owned()
+                } else {
+                    self.settings.user.clone()
+                },
             },
             (_, Some(81)) => DbError::UnknownDatabase {
                 url: self.url.clone(),

@@ -19,6 +19,7 @@
 //! | `server.port`, `server.pid` | written by a ready server, removed when it stops |
 //! | `server.lock` | flock held while a server is being started, so only one starts |
 //! | `server.log` | the server's output (rotated to `server.log.1` past 8 MiB) |
+//! | `server.password` | the password of the server's user `default` (mode 0600, made at first start; `ALTREPODB_SERVER_PASSWORD` overrides it) |
 //!
 //! The launcher is synchronous on purpose (blocking std networking, no tokio): it runs once per
 //! process, before any async work, or inside `spawn_blocking`.
@@ -35,6 +36,8 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use thiserror::Error;
+
+use crate::server_password::ServerPassword;
 
 /// The server program, embedded in the binary and written to `home/server/chserver.py`.
 pub const SERVER_SCRIPT: &str = include_str!("../embedded/chserver.py");
@@ -89,23 +92,17 @@ impl EmbeddedOptions {
             .or_else(|| var("HOME").map(|h| PathBuf::from(h).join(".local/share/altrepodb")))
     }
 
-    /// The Python interpreter that will run the server.
+    /// The Python interpreter that will run the server (see [`crate::engine_python`]: a home
+    /// of its own, another data set, still finds the set-up's engine).
     pub fn python_path(&self) -> PathBuf {
-        if let Some(p) = &self.python {
-            return p.clone();
-        }
-        match std::env::var_os("ALTREPODB_PYTHON") {
-            Some(p) if !p.is_empty() => PathBuf::from(p),
-            _ => {
-                // A home of its own (another data set) still uses the set-up's engine venv.
-                let own = self.home.join("venv/bin/python");
-                let shared = std::env::var_os("HOME")
-                    .map(|h| PathBuf::from(h).join(".local/share/altrepodb/venv/bin/python"));
-                match shared {
-                    Some(shared) if !own.exists() && shared.exists() => shared,
-                    _ => own,
-                }
-            }
+        self.python_search().0
+    }
+
+    /// The interpreter and every place that was looked at.
+    fn python_search(&self) -> (PathBuf, Vec<PathBuf>) {
+        match &self.python {
+            Some(p) => (p.clone(), vec![p.clone()]),
+            None => crate::engine_python::resolve(&self.home, &|name| std::env::var_os(name)),
         }
     }
 
@@ -147,13 +144,13 @@ pub enum EmbeddedError {
     },
     /// The Python interpreter is not there.
     #[error(
-        "no Python for the embedded ClickHouse at {}: run scripts/setup.sh \
+        "no Python with the embedded ClickHouse engine (looked at {}): run scripts/setup.sh \
          (or point ALTREPODB_PYTHON at a Python with chdb-core)",
-        path.display()
+        looked.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ")
     )]
     PythonMissing {
-        /// Where we looked.
-        path: PathBuf,
+        /// Every place looked at, in order.
+        looked: Vec<PathBuf>,
     },
     /// The Python exists but lacks chdb (or lz4, clickhouse-cityhash).
     #[error(
@@ -214,6 +211,24 @@ pub enum EmbeddedError {
         /// The port file naming it.
         port_file: PathBuf,
     },
+    /// The server's password could not be read or created.
+    #[error("embedded server password {}: {reason}", path.display())]
+    Password {
+        /// The password file (or the variable's name).
+        path: PathBuf,
+        /// What went wrong.
+        reason: String,
+    },
+    /// `run_foreground` was asked to listen beyond loopback without a password.
+    #[error(
+        "refusing to listen on {host} without a password: the embedded server would be open to \
+         the network (set ALTREPODB_SERVER_PASSWORD to a non-empty value, or leave it unset to use \
+         the password file)"
+    )]
+    InsecureHost {
+        /// The requested address.
+        host: String,
+    },
     /// The server did not stop cleanly.
     #[error("the embedded ClickHouse (pid {pid}) did not stop cleanly: {status}; see {}", log.display())]
     Stop {
@@ -252,6 +267,7 @@ fn io_err<'a>(
 #[derive(Debug)]
 pub struct EmbeddedServer {
     port: u16,
+    password: ServerPassword,
     child: Option<Child>,
     log: PathBuf,
     _keepalive: Option<KeepAlive>,
@@ -265,14 +281,15 @@ impl EmbeddedServer {
     /// server, not several), detached from our process group, with `--idle-exit
     /// opts.idle_exit_secs`; this returns once it answers `/ping` (at most ~30 s).
     pub fn ensure_running(opts: &EmbeddedOptions) -> Result<EmbeddedServer, EmbeddedError> {
+        let password = ServerPassword::resolve(&opts.home)?;
         if let Some(port) = running_port(opts) {
-            return Ok(EmbeddedServer::new(opts, port, None));
+            return Ok(EmbeddedServer::new(opts, port, password, None));
         }
         let (python, script) = prepare(opts)?;
         let _lock = HomeLock::acquire(&opts.home.join("server.lock"))?;
         // Someone may have started it while we waited for the lock.
         if let Some(port) = running_port(opts) {
-            return Ok(EmbeddedServer::new(opts, port, None));
+            return Ok(EmbeddedServer::new(opts, port, password, None));
         }
         let log = opts.log_file();
         let mut cmd = server_command(opts, &python, &script, opts.port.unwrap_or(0), "127.0.0.1")?;
@@ -288,14 +305,20 @@ impl EmbeddedServer {
             });
         }
         let log_start = log_len(&log);
-        let child = spawn(&mut cmd, &python)?;
+        let child = spawn(&mut cmd, &python, &password)?;
         let (child, port) = wait_ready(child, opts, &python, log_start)?;
-        Ok(EmbeddedServer::new(opts, port, Some(child)))
+        Ok(EmbeddedServer::new(opts, port, password, Some(child)))
     }
 
-    fn new(opts: &EmbeddedOptions, port: u16, child: Option<Child>) -> EmbeddedServer {
+    fn new(
+        opts: &EmbeddedOptions,
+        port: u16,
+        password: ServerPassword,
+        child: Option<Child>,
+    ) -> EmbeddedServer {
         EmbeddedServer {
             port,
+            password,
             child,
             log: opts.log_file(),
             _keepalive: KeepAlive::start(port, opts.idle_exit_secs),
@@ -310,6 +333,16 @@ impl EmbeddedServer {
     /// The port the server listens on.
     pub fn port(&self) -> u16 {
         self.port
+    }
+
+    /// The password of the server's user `default`.
+    pub fn password(&self) -> &str {
+        &self.password.password
+    }
+
+    /// The password and where it comes from.
+    pub fn credentials(&self) -> &ServerPassword {
+        &self.password
     }
 
     /// True when this process spawned the server (and [`stop`](Self::stop) will stop it).
@@ -369,13 +402,22 @@ impl EmbeddedServer {
     ///
     /// Listens on `host:port` (0 = a free port) and writes `home/server.port`, so other commands
     /// reuse this server while it runs; `opts.idle_exit_secs` applies as given (0 = never).
-    /// The server's output goes to our stderr. Returns its exit code (128 + signal number if a
-    /// signal ended it).
+    /// The server's output goes to our stderr; `announce` is called once it answers, with its
+    /// port and password (to tell the operator how clients connect). Returns its exit code
+    /// (128 + signal number if a signal ended it). A `host` other than a loopback address is
+    /// refused unless the server has a password.
     pub fn run_foreground(
         opts: &EmbeddedOptions,
         host: &str,
         port: u16,
+        announce: &mut dyn FnMut(u16, &ServerPassword),
     ) -> Result<i32, EmbeddedError> {
+        let password = ServerPassword::resolve(&opts.home)?;
+        if password.password.is_empty() && !is_loopback(host) {
+            return Err(EmbeddedError::InsecureHost {
+                host: host.to_owned(),
+            });
+        }
         let (python, script) = prepare(opts)?;
         let lock = HomeLock::acquire(&opts.home.join("server.lock"))?;
         if let Some(port) = running_port(opts) {
@@ -398,13 +440,17 @@ impl EmbeddedServer {
                 Ok(())
             });
         }
-        let mut child = spawn(&mut cmd, &python)?;
+        let mut child = spawn(&mut cmd, &python, &password)?;
         let forwarder = SignalForwarder::install(child.id());
         // Hold the lock only while it starts: a concurrent `ensure_running` then waits for the
         // port file instead of starting a second server on the same data.
         let ready = Instant::now() + STARTUP_TIMEOUT;
         while Instant::now() < ready {
-            if matches!(child.try_wait(), Ok(Some(_))) || running_port(opts).is_some() {
+            if matches!(child.try_wait(), Ok(Some(_))) {
+                break;
+            }
+            if let Some(port) = running_port(opts) {
+                announce(port, &password);
                 break;
             }
             std::thread::sleep(Duration::from_millis(50));
@@ -508,9 +554,9 @@ pub fn ping(port: u16) -> bool {
 
 /// Checks the interpreter and writes the script; returns both paths.
 fn prepare(opts: &EmbeddedOptions) -> Result<(PathBuf, PathBuf), EmbeddedError> {
-    let python = opts.python_path();
+    let (python, looked) = opts.python_search();
     if !python.is_file() {
-        return Err(EmbeddedError::PythonMissing { path: python });
+        return Err(EmbeddedError::PythonMissing { looked });
     }
     let dir = opts.home.join("server");
     fs::create_dir_all(&dir).map_err(io_err("create directory", &dir))?;
@@ -555,9 +601,13 @@ fn server_command(
         .arg("--pid-file")
         .arg(opts.pid_file())
         .args(["--idle-exit", &opts.idle_exit_secs.to_string()])
+        .arg("--password-stdin")
         .env("PYTHONUNBUFFERED", "1")
         .env("PYTHONDONTWRITEBYTECODE", "1")
-        .stdin(Stdio::null());
+        // Secrets stay out of the server's environment (readable through /proc).
+        .env_remove(crate::server_password::PASSWORD_ENV)
+        .env_remove("ALTREPODB_PASSWORD")
+        .stdin(Stdio::piped());
     if std::env::var_os("TZ").is_none() {
         cmd.env("TZ", "UTC");
     }
@@ -582,11 +632,33 @@ fn rotate_log(log: &Path) {
     }
 }
 
-fn spawn(cmd: &mut Command, python: &Path) -> Result<Child, EmbeddedError> {
-    cmd.spawn().map_err(|source| EmbeddedError::Spawn {
+/// Spawns the server and hands it the password on its stdin (never in its environment or
+/// arguments, which other local users and the engine's own functions can read).
+fn spawn(
+    cmd: &mut Command,
+    python: &Path,
+    password: &ServerPassword,
+) -> Result<Child, EmbeddedError> {
+    let spawn_err = |source| EmbeddedError::Spawn {
         python: python.to_path_buf(),
         source,
-    })
+    };
+    let mut child = cmd.spawn().map_err(spawn_err)?;
+    if let Some(mut stdin) = child.stdin.take() {
+        // A server that died at once shows up in wait_ready with its log; not here.
+        let _ = writeln!(stdin, "{}", password.password);
+    }
+    Ok(child)
+}
+
+/// True for 127.0.0.0/8, ::1 and `localhost`.
+pub fn is_loopback(host: &str) -> bool {
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .map(|ip| ip.is_loopback())
+            .unwrap_or(false)
 }
 
 /// Waits until the child has written the port file and answers `/ping`.

@@ -4,17 +4,20 @@
 //! - [`settings::DbSettings`]: where the database is (or `None` for the embedded default);
 //! - [`client::Db`]: a connected database, embedded or remote, through the official `clickhouse` crate;
 //! - [`embedded`]: our own ClickHouse-HTTP server over chDB, started on demand;
+//! - [`server_password`]: the embedded server's password (per data home, or from the environment);
 //! - [`schema`]: the DDL files, `db init`, `db status`, `db check`;
 //! - [`inserter::BatchInserter`]: deterministic, retry-safe batched inserts.
 #![deny(missing_docs)]
 
 pub mod client;
 pub mod embedded;
+pub mod engine_python;
 pub mod error;
 pub mod inserter;
 pub mod rows;
 pub mod rows_task;
 pub mod schema;
+pub mod server_password;
 pub mod settings;
 
 pub use client::Db;

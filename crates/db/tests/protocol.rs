@@ -393,7 +393,15 @@ async fn errors_carry_clickhouse_codes_and_the_server_survives_them() {
     still_works(&client).await;
 
     // Statuses and headers as ClickHouse sends them.
-    let resp = raw_request(srv.port(), "POST", "/", &[], b"SELECT * FROM no_such_table");
+    let pw = srv.password();
+    let auth: &[(&str, &str)] = &[("X-ClickHouse-User", "default"), ("X-ClickHouse-Key", &pw)];
+    let resp = raw_request(
+        srv.port(),
+        "POST",
+        "/",
+        auth,
+        b"SELECT * FROM no_such_table",
+    );
     assert_eq!(resp.status, 404);
     assert_eq!(resp.header("X-ClickHouse-Exception-Code"), Some("60"));
     assert!(
@@ -407,7 +415,7 @@ async fn errors_carry_clickhouse_codes_and_the_server_survives_them() {
         "{}",
         resp.text()
     );
-    let resp = raw_request(srv.port(), "POST", "/", &[], b"SELEC 1");
+    let resp = raw_request(srv.port(), "POST", "/", auth, b"SELEC 1");
     assert_eq!(
         (resp.status, resp.header("X-ClickHouse-Exception-Code")),
         (400, Some("62"))
@@ -423,7 +431,7 @@ async fn errors_carry_clickhouse_codes_and_the_server_survives_them() {
         (resp.status, resp.header("X-ClickHouse-Exception-Code")),
         (403, Some("516"))
     );
-    let resp = raw_request(srv.port(), "GET", "/?query=DROP%20TABLE%20t", &[], b"");
+    let resp = raw_request(srv.port(), "GET", "/?query=DROP%20TABLE%20t", auth, b"");
     assert_eq!(
         resp.header("X-ClickHouse-Exception-Code"),
         Some("164"),
@@ -431,7 +439,7 @@ async fn errors_carry_clickhouse_codes_and_the_server_survives_them() {
     );
     let resp = raw_request(srv.port(), "GET", "/ping", &[], b"");
     assert_eq!((resp.status, resp.text().as_str()), (200, "Ok.\n"));
-    let resp = raw_request(srv.port(), "POST", "/?query=SELECT%202%2B2", &[], b"");
+    let resp = raw_request(srv.port(), "POST", "/?query=SELECT%202%2B2", auth, b"");
     assert_eq!((resp.status, resp.text().as_str()), (200, "4\n"));
     still_works(&client).await;
 }

@@ -50,7 +50,6 @@ fn hex_or_empty(s: &str) -> Vec<u8> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn real_rpms_load_table_by_table() {
     let Some(rpms) = corpus() else {
-        eprintln!("skipped: test corpus not found (set ALTREPODB_TESTDATA)");
         return;
     };
     let snap = tempfile::tempdir().unwrap();

@@ -535,9 +535,10 @@ fn db_err(db: &Db, e: clickhouse::error::Error, what: &str) -> JobError {
     }
 }
 
-async fn count(db: &Db, sql: String, what: &str) -> Result<u64, JobError> {
-    db.client()
-        .query(&sql)
+/// `SELECT count() …` whose values travel as server-side parameters (`{name:Type}` in `sql`),
+/// never inside the SQL text: message contents may hold quotes, backslashes or `?`.
+async fn count(db: &Db, query: clickhouse::query::Query, what: &str) -> Result<u64, JobError> {
+    query
         .fetch_one::<u64>()
         .await
         .map_err(|e| db_err(db, e, what))
@@ -557,42 +558,69 @@ where
     ins.end().await.map_err(|e| db_err(db, e, &what))
 }
 
-fn q(s: &str) -> String {
-    format!("'{}'", s.replace('\\', "\\\\").replace('\'', "\\'"))
-}
-
 impl TaskJob {
     async fn work(&self, db: Arc<Db>) -> Result<JobOutcome, JobError> {
         let mut rows: BTreeMap<String, u64> = BTreeMap::new();
         let mut already = true;
+        // query_raw: the SQL text is constant and `?` in it must not be taken for a bind.
+        let client = db.client();
         if let Some(p) = &self.progress {
-            let sql = format!(
-                "SELECT count() FROM TaskProgress WHERE task_id = {} AND ts = fromUnixTimestamp64Milli({}) AND type = {} AND task_state = {} AND stage = {} AND stage_status = {}",
-                p.task_id, p.ts, q(&p.type_), q(&p.task_state), q(&p.stage), q(&p.stage_status)
-            );
-            if count(&db, sql, "checking TaskProgress").await? == 0 {
+            let query = client
+                .query_raw(
+                    "SELECT count() FROM TaskProgress WHERE task_id = {id:UInt32} \
+                     AND ts = fromUnixTimestamp64Milli({ts:Int64}) AND type = {type:String} \
+                     AND task_state = {state:String} AND stage = {stage:String} \
+                     AND stage_status = {stage_status:String}",
+                )
+                .param("id", p.task_id)
+                .param("ts", p.ts)
+                .param("type", &p.type_)
+                .param("state", &p.task_state)
+                .param("stage", &p.stage)
+                .param("stage_status", &p.stage_status);
+            if count(&db, query, "checking TaskProgress").await? == 0 {
                 insert(&db, table::TASK_PROGRESS, p).await?;
                 *rows.entry("TaskProgress".into()).or_default() += 1;
                 already = false;
             }
         }
         if let Some(s) = &self.subtask {
-            let sql = format!(
-                "SELECT count() FROM TaskSubtaskProgress WHERE task_id = {} AND subtask_id = {} AND arch = {} AND ts = fromUnixTimestamp64Milli({}) AND type = {} AND status = {} AND stage_status = {}",
-                s.task_id, s.subtask_id, q(&s.arch), s.ts, q(&s.type_), q(&s.status), q(&s.stage_status)
-            );
-            if count(&db, sql, "checking TaskSubtaskProgress").await? == 0 {
+            let query = client
+                .query_raw(
+                    "SELECT count() FROM TaskSubtaskProgress WHERE task_id = {id:UInt32} \
+                     AND subtask_id = {sub:UInt32} AND arch = {arch:String} \
+                     AND ts = fromUnixTimestamp64Milli({ts:Int64}) AND type = {type:String} \
+                     AND status = {status:String} AND stage_status = {stage_status:String}",
+                )
+                .param("id", s.task_id)
+                .param("sub", s.subtask_id)
+                .param("arch", &s.arch)
+                .param("ts", s.ts)
+                .param("type", &s.type_)
+                .param("status", &s.status)
+                .param("stage_status", &s.stage_status);
+            if count(&db, query, "checking TaskSubtaskProgress").await? == 0 {
                 insert(&db, table::TASK_SUBTASK_PROGRESS, s).await?;
                 *rows.entry("TaskSubtaskProgress".into()).or_default() += 1;
                 already = false;
             }
         }
         if let Some(a) = &self.approval {
-            let sql = format!(
-                "SELECT count() FROM TaskApprovals WHERE task_id = {} AND subtask_id = {} AND tapp_type = {} AND tapp_revoked = {} AND tapp_date = toDateTime({}) AND tapp_name = {} AND tapp_message = {}",
-                a.task_id, a.subtask_id, a.tapp_type as i8, a.tapp_revoked, a.tapp_date, q(&a.tapp_name), q(&a.tapp_message)
-            );
-            if count(&db, sql, "checking TaskApprovals").await? == 0 {
+            let query = client
+                .query_raw(
+                    "SELECT count() FROM TaskApprovals WHERE task_id = {id:UInt32} \
+                     AND subtask_id = {sub:UInt32} AND toInt8(tapp_type) = {type:Int8} \
+                     AND tapp_revoked = {revoked:UInt8} AND tapp_date = toDateTime({date:UInt32}) \
+                     AND tapp_name = {name:String} AND tapp_message = {message:String}",
+                )
+                .param("id", a.task_id)
+                .param("sub", a.subtask_id)
+                .param("type", a.tapp_type as i8)
+                .param("revoked", a.tapp_revoked)
+                .param("date", a.tapp_date)
+                .param("name", &a.tapp_name)
+                .param("message", &a.tapp_message);
+            if count(&db, query, "checking TaskApprovals").await? == 0 {
                 insert(&db, table::TASK_APPROVALS, a).await?;
                 *rows.entry("TaskApprovals".into()).or_default() += 1;
                 already = false;
@@ -603,11 +631,14 @@ impl TaskJob {
             Then::Nothing => {}
             Then::Deleted(ms) => {
                 let changed = (ms / 1000).clamp(0, i64::from(u32::MAX)) as u32;
-                let sql = format!(
-                    "SELECT count() FROM TaskStates_buffer WHERE task_id = {} AND task_state = 'DELETED' AND task_changed = toDateTime({changed})",
-                    self.id
-                );
-                if count(&db, sql, "checking TaskStates").await? == 0 {
+                let query = client
+                    .query_raw(
+                        "SELECT count() FROM TaskStates_buffer WHERE task_id = {id:UInt32} \
+                         AND task_state = 'DELETED' AND task_changed = toDateTime({changed:UInt32})",
+                    )
+                    .param("id", self.id)
+                    .param("changed", changed);
+                if count(&db, query, "checking TaskStates").await? == 0 {
                     let row = TaskStateRow {
                         task_changed: changed,
                         task_id: self.id,

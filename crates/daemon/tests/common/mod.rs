@@ -58,7 +58,8 @@ fn port_open(port: u16) -> bool {
     .is_ok()
 }
 
-/// True when RabbitMQ listens (started if it was not); false: the test is skipped.
+/// True when RabbitMQ listens (started if it was not); false: the test is skipped, or fails
+/// under CI (`altrepodb_testdata::corpus::missing`).
 pub fn rabbit() -> bool {
     if port_open(5672) {
         return true;
@@ -72,7 +73,10 @@ pub fn rabbit() -> bool {
         }
         std::thread::sleep(Duration::from_secs(1));
     }
-    eprintln!("skipped: RabbitMQ is not available on 127.0.0.1:5672");
+    altrepodb_testdata::corpus::missing(
+        &altrepodb_testdata::corpus::current_test(),
+        "RabbitMQ is not available on 127.0.0.1:5672",
+    );
     false
 }
 
@@ -207,6 +211,7 @@ pub struct TestDb {
     pub db: Option<Db>,
     server: Option<EmbeddedServer>,
     port: u16,
+    password: String,
 }
 
 impl TestDb {
@@ -225,7 +230,8 @@ impl TestDb {
             .unwrap()
             .expect("embedded server starts (run scripts/setup.sh)");
         let port = server.port();
-        let db = Db::connect(&TestDb::settings_for(port), &opts, false)
+        let password = server.password().to_owned();
+        let db = Db::connect(&TestDb::settings_for(port, &password), &opts, false)
             .await
             .expect("connect");
         schema::init(&db).await.expect("db init");
@@ -234,14 +240,16 @@ impl TestDb {
             db: Some(db),
             server: Some(server),
             port,
+            password,
         }
     }
 
-    fn settings_for(port: u16) -> DbSettings {
+    fn settings_for(port: u16, password: &str) -> DbSettings {
         let mut settings = DbSettings::with_fallbacks();
         settings.host = Some("127.0.0.1".into());
         settings.port = Some(port);
         settings.dbname = "repodb".into();
+        settings.password = password.to_owned();
         settings
     }
 
@@ -251,7 +259,7 @@ impl TestDb {
 
     /// The service `database` object for this server.
     pub fn database_json(&self) -> Value {
-        json!({"dbname": "repodb", "host": "127.0.0.1", "port": self.port, "user": "default", "password": ""})
+        json!({"dbname": "repodb", "host": "127.0.0.1", "port": self.port, "user": "default", "password": self.password})
     }
 
     /// Stops the server, keeping its data.
@@ -297,11 +305,9 @@ impl Drop for TestDb {
 // ---- snapshots ----------------------------------------------------------------------------------
 
 /// `$ALTREPODB_TESTDATA` or `../shared/testdata`, if present.
+/// Skipped (or failed under CI: `altrepodb_testdata::corpus::missing`) when absent.
 pub fn testdata() -> Option<PathBuf> {
-    let p = std::env::var_os("ALTREPODB_TESTDATA")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/testdata"));
-    p.is_dir().then_some(p)
+    altrepodb_testdata::corpus::root_for_test()
 }
 
 fn rpm_qf(file: &Path, fmt: &str) -> String {

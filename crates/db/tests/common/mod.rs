@@ -70,9 +70,17 @@ impl TestServer {
         self.server().port()
     }
 
-    /// A client with the crate's defaults (LZ4 compression on).
+    /// A client with the crate's defaults (LZ4 compression on), logged in as `default`.
     pub fn client(&self) -> Client {
-        Client::default().with_url(self.server().url())
+        Client::default()
+            .with_url(self.server().url())
+            .with_user("default")
+            .with_password(self.password())
+    }
+
+    /// The password of the server's user `default`.
+    pub fn password(&self) -> String {
+        self.server().password().to_owned()
     }
 
     /// SIGTERM, wait, start again on the same data.

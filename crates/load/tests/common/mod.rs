@@ -7,12 +7,10 @@ use std::process::Command;
 use altrepodb_db::embedded::{EmbeddedOptions, EmbeddedServer};
 use altrepodb_db::{schema, Db, DbSettings};
 
-/// `$ALTREPODB_TESTDATA` or `../shared/testdata`, if present.
+/// `$ALTREPODB_TESTDATA` or `../shared/testdata`, if present; if not, the test is skipped (or
+/// fails under CI: `altrepodb_testdata::corpus::missing`).
 pub fn testdata() -> Option<PathBuf> {
-    let p = std::env::var_os("ALTREPODB_TESTDATA")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/testdata"));
-    p.is_dir().then_some(p)
+    altrepodb_testdata::corpus::root_for_test()
 }
 
 /// The Python with chdb-core the set-up installed.
@@ -47,6 +45,7 @@ impl TestDb {
         settings.host = Some("127.0.0.1".into());
         settings.port = Some(server.port());
         settings.dbname = "repodb".into();
+        settings.password = server.password().to_owned();
         let db = Db::connect(&settings, &opts, false).await.expect("connect");
         schema::init(&db).await.expect("db init");
         TestDb {

@@ -8,21 +8,14 @@
 
 use std::path::{Path, PathBuf};
 
-/// The test-data root, or `None` (after printing a skip notice naming `test`).
+// The skip-or-fail rule of altrepodb-testdata (which depends on this crate, so it is included
+// by path rather than as a dependency).
+#[path = "../../../testdata/src/corpus.rs"]
+pub mod corpus;
+
+/// The test-data root, or `None` after a skip notice naming `test` (a failure under CI).
 pub fn testdata(test: &str) -> Option<PathBuf> {
-    let dir = match std::env::var_os("ALTREPODB_TESTDATA") {
-        Some(d) => PathBuf::from(d),
-        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/testdata"),
-    };
-    if dir.join("rpm").is_dir() {
-        Some(dir)
-    } else {
-        eprintln!(
-            "{test}: skipped: no test data at {} (set ALTREPODB_TESTDATA)",
-            dir.display()
-        );
-        None
-    }
+    corpus::dir(test, "rpm").map(|rpm| rpm.parent().map(Path::to_path_buf).unwrap_or(rpm))
 }
 
 /// Every `.rpm` under `dir`, sorted.
