@@ -116,16 +116,13 @@ pub struct InitReport {
     pub objects: u64,
 }
 
-fn quote_ident(name: &str) -> String {
-    format!("`{}`", name.replace('\\', "\\\\").replace('`', "\\`"))
-}
-
 /// Creates the database and every schema object; idempotent.
 pub async fn init(db: &Db) -> Result<InitReport, DbError> {
     let mut report = InitReport::default();
-    let create_db = format!("CREATE DATABASE IF NOT EXISTS {}", quote_ident(db.dbname()));
+    // The name travels as a server-side parameter, like every value from outside the SQL text.
     db.server_client()
-        .query_raw(&create_db)
+        .query_raw("CREATE DATABASE IF NOT EXISTS {db:Identifier}")
+        .param("db", db.dbname())
         .execute()
         .await
         .map_err(|e| db.classify(&e, "creating the database"))?;

@@ -110,6 +110,12 @@ fn host_files_cannot_be_read_or_written() {
              SOURCE(EXECUTABLE(command 'cat {file}' format 'TSV')) \
              LAYOUT(COMPLEX_KEY_HASHED()) LIFETIME(0)"
         ),
+        "CREATE FUNCTION read_it AS (p) -> file(p)".to_owned(),
+        format!(
+            "CREATE OR REPLACE DICTIONARY d3 (k String, v String) PRIMARY KEY k \
+             SOURCE(EXECUTABLE(command 'cat {file}' format 'TSV')) \
+             LAYOUT(COMPLEX_KEY_HASHED()) LIFETIME(0)"
+        ),
         format!("SELECT 1 INTO OUTFILE '{out}'"),
         format!("select 1 into /* c */ outfile '{out}'"),
         format!("SELECT * FROM t INTO OUTFILE '{out}' FORMAT TSV"),
