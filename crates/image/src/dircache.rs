@@ -1,49 +1,75 @@
-//! A bounded cache of parsed directory listings, shared by the filesystem readers, so that
-//! opening every file of a large directory does not re-read and re-parse the directory each time.
+//! A bounded cache shared by the filesystem readers: parsed directory listings (so opening every
+//! file of a large directory does not re-read and re-parse it each time) and decompressed
+//! squashfs metadata blocks.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use crate::error::Result;
 
-/// How many listed entries the cache holds before it starts again empty.
-const MAX_CACHED_ENTRIES: usize = 1 << 21;
+/// How much (entries, or bytes) the cache holds before it starts again empty.
+const MAX_CACHED_WEIGHT: usize = 1 << 26;
 
-/// Parsed listings keyed by the directory's identity in its format (inode number, offset).
-pub(crate) struct DirCache<E> {
-    inner: Mutex<(HashMap<u64, Arc<Vec<E>>>, usize)>,
+/// Cached values by key, and their summed weight.
+struct Entries<V> {
+    map: HashMap<u64, Arc<V>>,
+    weight: usize,
 }
 
-impl<E> DirCache<E> {
+/// Values keyed by their identity in the format (inode number, byte offset).
+pub(crate) struct Cache<V> {
+    inner: Mutex<Entries<V>>,
+}
+
+/// Parsed directory listings.
+pub(crate) type DirCache<E> = Cache<Vec<E>>;
+
+impl<V> Cache<V> {
     /// An empty cache.
     pub(crate) fn new() -> Self {
-        DirCache {
-            inner: Mutex::new((HashMap::new(), 0)),
+        Cache {
+            inner: Mutex::new(Entries {
+                map: HashMap::new(),
+                weight: 0,
+            }),
         }
     }
 
-    /// The listing of `key`, parsed by `load` on a miss.
+    /// The value of `key`, made by `load` on a miss; `weight` tells its share of the bound.
+    pub(crate) fn get_or_load_weighted(
+        &self,
+        key: u64,
+        load: impl FnOnce() -> Result<V>,
+        weight: impl Fn(&V) -> usize,
+    ) -> Result<Arc<V>> {
+        if let Some(hit) = self.lock().map.get(&key) {
+            return Ok(hit.clone());
+        }
+        let value = Arc::new(load()?);
+        let w = weight(&value);
+        let mut guard = self.lock();
+        if guard.weight + w > MAX_CACHED_WEIGHT {
+            guard.map.clear();
+            guard.weight = 0;
+        }
+        guard.weight += w;
+        guard.map.insert(key, value.clone());
+        Ok(value)
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Entries<V>> {
+        // A panic while holding the lock leaves a consistent map; keep using it.
+        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+impl<E> Cache<Vec<E>> {
+    /// The listing of `key`, parsed by `load` on a miss (weighed by its entries).
     pub(crate) fn get_or_load(
         &self,
         key: u64,
         load: impl FnOnce() -> Result<Vec<E>>,
     ) -> Result<Arc<Vec<E>>> {
-        if let Some(hit) = self.lock().0.get(&key) {
-            return Ok(hit.clone());
-        }
-        let listing = Arc::new(load()?);
-        let mut guard = self.lock();
-        if guard.1 + listing.len() > MAX_CACHED_ENTRIES {
-            guard.0.clear();
-            guard.1 = 0;
-        }
-        guard.1 += listing.len();
-        guard.0.insert(key, listing.clone());
-        Ok(listing)
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, (HashMap<u64, Arc<Vec<E>>>, usize)> {
-        // A panic while holding the lock leaves a consistent map; keep using it.
-        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+        self.get_or_load_weighted(key, load, |v| v.len().max(1))
     }
 }

@@ -471,3 +471,57 @@ fn not_iso_is_a_clear_error() {
         "{err}"
     );
 }
+
+#[test]
+fn multi_extent_file_reads_as_one() {
+    if !tool("multi-extent", "genisoimage") {
+        return;
+    }
+    let t = tempfile::tempdir().unwrap();
+    let root = t.path().join("root");
+    std::fs::create_dir_all(&root).unwrap();
+    let a: Vec<u8> = (0..4096u32).map(|i| (i * 7) as u8).collect();
+    let b: Vec<u8> = (0..1000u32).map(|i| (i * 13) as u8).collect();
+    std::fs::write(root.join("a"), &a).unwrap();
+    std::fs::write(root.join("b"), &b).unwrap();
+    let img = t.path().join("m.iso");
+    run(
+        "genisoimage",
+        &[
+            "-quiet",
+            "-R",
+            "-o",
+            img.to_str().unwrap(),
+            root.to_str().unwrap(),
+        ],
+    );
+    let mut bytes = std::fs::read(&img).unwrap();
+    // No tool writes extents smaller than 4 GiB, so make "a" a multi-extent file whose second
+    // extent is b's: flag 0x80 on a's record, and b's record renamed to "a" (ISO and NM names).
+    let rec_a = bytes.windows(4).position(|w| w == b"A.;1").unwrap() - 33;
+    let rec_b = bytes.windows(4).position(|w| w == b"B.;1").unwrap() - 33;
+    bytes[rec_a + 25] |= 0x80;
+    bytes[rec_b + 33] = b'A';
+    let nm = rec_b
+        + bytes[rec_b..rec_b + 60]
+            .windows(2)
+            .position(|w| w == b"NM")
+            .unwrap();
+    bytes[nm + 5] = b'a';
+    let extent_a = u32::from_le_bytes(bytes[rec_a + 2..rec_a + 6].try_into().unwrap()) as u64;
+    let whole: Vec<u8> = a.iter().chain(&b).copied().collect();
+    // Plain ISO 9660 names keep their case and lose ";1" and the empty extension's dot.
+    for (names, name) in [(Names::RockRidge, "a"), (Names::Plain, "A")] {
+        let iso = Iso9660::open_with(bytes.clone(), Some(names)).unwrap();
+        let listing = iso.read_dir(&TreePath::root()).unwrap();
+        let names_seen: Vec<&str> = listing.iter().map(|e| e.name.as_str()).collect();
+        assert_eq!(names_seen, [name], "{names:?}");
+        assert_eq!(listing[0].metadata.size, 5096);
+        let path = TreePath::root().join(name);
+        assert_eq!(iso.read_file(&path, 1 << 20).unwrap(), whole);
+        assert_eq!(
+            iso.contiguous_range(&path).unwrap(),
+            Some((extent_a * 2048, 5096))
+        );
+    }
+}

@@ -106,12 +106,11 @@ pub(super) fn parse(src: &dyn ReadAt, area: &[u8], at: u64) -> Result<Rr> {
             let e = &a[..len];
             rr.present = true;
             match &[e[0], e[1]] {
-                b"NM" if len >= 5 => {
-                    if e[4] & 0x06 == 0 {
-                        rr.name
-                            .get_or_insert_with(Vec::new)
-                            .extend_from_slice(&e[5..]);
-                    }
+                // Flags 0x02 and 0x04 name `.` and `..`, which are not entries.
+                b"NM" if len >= 5 && e[4] & 0x06 == 0 => {
+                    rr.name
+                        .get_or_insert_with(Vec::new)
+                        .extend_from_slice(&e[5..]);
                 }
                 b"PX" if len >= 36 => rr.px = Some((u32le(e, 4), u32le(e, 20), u32le(e, 28))),
                 b"SL" if len >= 5 => sl.entry(&e[5..], a_at)?,

@@ -9,13 +9,12 @@
 mod compress;
 mod lzo;
 
-use std::collections::HashMap;
 use std::io::{self, Read};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 pub use compress::Compressor;
 
-use crate::dircache::DirCache;
+use crate::dircache::{Cache, DirCache};
 use crate::error::{Error, Result};
 use crate::fs::{DirEntry, FileKind, FileTree, Metadata, TreePath};
 use crate::le::{u16le, u32le, u64le};
@@ -29,8 +28,6 @@ const META_SIZE: usize = 8192;
 const NO_FRAGMENT: u32 = 0xFFFF_FFFF;
 /// Bit of a data block or fragment size that marks it stored uncompressed.
 const DATA_UNCOMPRESSED: u32 = 1 << 24;
-/// Decompressed metadata kept in memory before the cache starts again.
-const MAX_CACHED_META: usize = 64 << 20;
 /// Largest block list read for one file (in entries).
 const MAX_FILE_BLOCKS: u64 = 1 << 24;
 
@@ -55,7 +52,8 @@ pub struct Squashfs<R> {
     ids: Vec<u32>,
     fragment_index: Vec<u64>,
     fragment_count: u32,
-    meta: Mutex<(HashMap<u64, Arc<(Vec<u8>, u64)>>, usize)>,
+    /// Decompressed metadata blocks and where the next one starts, by byte offset.
+    meta: Cache<(Vec<u8>, u64)>,
     dirs: DirCache<(String, u64)>,
 }
 
@@ -146,7 +144,7 @@ impl<R: ReadAt> Squashfs<R> {
             ids: Vec::new(),
             fragment_index: Vec::new(),
             fragment_count: u32le(&sb, 16),
-            meta: Mutex::new((HashMap::new(), 0)),
+            meta: Cache::new(),
             dirs: DirCache::new(),
             src,
         };
@@ -225,9 +223,11 @@ impl<R: ReadAt> Squashfs<R> {
 
     /// The decompressed content of the metadata block at `at`, and where the next one starts.
     fn meta_block(&self, at: u64) -> Result<Arc<(Vec<u8>, u64)>> {
-        if let Some(hit) = self.lock_meta().0.get(&at) {
-            return Ok(hit.clone());
-        }
+        self.meta
+            .get_or_load_weighted(at, || self.load_meta_block(at), |b| b.0.len() / 16 + 1)
+    }
+
+    fn load_meta_block(&self, at: u64) -> Result<(Vec<u8>, u64)> {
         let what = "squashfs metadata block";
         if at.checked_add(2).is_none_or(|e| e > self.bytes_used) {
             return Err(Error::corrupt(
@@ -252,19 +252,7 @@ impl<R: ReadAt> Squashfs<R> {
                 .decompress(&raw, META_SIZE)
                 .map_err(|e| Error::corrupt(what, at, format!("{:?}: {e}", self.compressor)))?
         };
-        let block = Arc::new((data, at + 2 + len));
-        let mut guard = self.lock_meta();
-        if guard.1 > MAX_CACHED_META {
-            guard.0.clear();
-            guard.1 = 0;
-        }
-        guard.1 += block.0.len();
-        guard.0.insert(at, block.clone());
-        Ok(block)
-    }
-
-    fn lock_meta(&self) -> std::sync::MutexGuard<'_, (HashMap<u64, Arc<(Vec<u8>, u64)>>, usize)> {
-        self.meta.lock().unwrap_or_else(|p| p.into_inner())
+        Ok((data, at + 2 + len))
     }
 
     /// `n` bytes of a metadata stream from `pos`, which advances past them.
