@@ -10,6 +10,11 @@ Usage::
 
     python chserver.py --data DIR [--host 127.0.0.1] [--port N] [--port-file FILE]
                        [--idle-exit SECONDS] [--user name:pw ...] [--log FILE]
+                       [--password-stdin | --password-file FILE]
+
+The password is that of user `default`; without one (and without --user) the server refuses any
+address other than loopback. Host files and other hosts are out of reach of queries: see "Host
+access policy" below.
 
 Design notes (the why; the facts live in shared/spec/clickhouse-embedded.md):
 
