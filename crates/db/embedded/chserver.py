@@ -10,6 +10,11 @@ Usage::
 
     python chserver.py --data DIR [--host 127.0.0.1] [--port N] [--port-file FILE]
                        [--idle-exit SECONDS] [--user name:pw ...] [--log FILE]
+                       [--password-stdin | --password-file FILE]
+
+The password is that of user `default`; without one (and without --user) the server refuses any
+address other than loopback. Host files and other hosts are out of reach of queries: see "Host
+access policy" below.
 
 Design notes (the why; the facts live in shared/spec/clickhouse-embedded.md):
 
@@ -1537,8 +1542,10 @@ class Handler(BaseHTTPRequestHandler):
         plan = self.make_plan(query_text, chunks, default_format)
         self._timing = "body %.1f ms" % ((time.monotonic() - started) * 1000)
         try:
-            engine.check_host_access(plan.sql if plan.insert_head is None else
-                                     plan.insert_head.encode("utf-8", "surrogateescape"))
+            # An INSERT with data is checked as its head plus the FORMAT clause (a statement the
+            # engine can render on its own); its data is data.
+            engine.check_host_access(plan.sql if plan.insert_head is None else (
+                "%s FORMAT %s" % (plan.insert_head, plan.insert_fmt)).encode("utf-8", "surrogateescape"))
             if readonly == 1 and plan.kind == "SET":
                 raise CHError(code_of("READONLY", 164), "Cannot modify settings in readonly mode")
             database = params.get("database") or self.headers.get("X-ClickHouse-Database") or ""

@@ -59,7 +59,8 @@ const EXIT_MISSING_MODULES: i32 = 3;
 pub struct EmbeddedOptions {
     /// The altrepodb home (`$ALTREPODB_HOME`, by default `~/.local/share/altrepodb`).
     pub home: PathBuf,
-    /// The Python interpreter; `None`: `$ALTREPODB_PYTHON`, else `home/venv/bin/python`.
+    /// The Python interpreter; `None`: `$ALTREPODB_PYTHON`, else `home/venv/bin/python`, else
+    /// the one the set-up recorded (see [`crate::engine_python`]).
     pub python: Option<PathBuf>,
     /// Seconds without requests after which a server we start exits; 0 = never. Live
     /// [`EmbeddedServer`] handles ping it, so it only counts once no process holds one.

@@ -138,6 +138,24 @@ fn host_files_cannot_be_read_or_written() {
         &srv,
         "SELECT name, engine FROM system.tables WHERE database = 'default'",
     );
+    // Inserts into tables and columns whose names hold those words, with data in every form.
+    ok(
+        &srv,
+        "CREATE TABLE files (file String, engine String) ENGINE = MergeTree ORDER BY file",
+    );
+    ok(
+        &srv,
+        "INSERT INTO files (file, engine) FORMAT TSV\nfile(\tINTO OUTFILE\n",
+    );
+    ok(
+        &srv,
+        "INSERT INTO files (file, engine) VALUES ('disk(', 'FROM INFILE')",
+    );
+    ok(&srv, "INSERT INTO files SELECT 'a\\\\b', '$$'");
+    assert_eq!(
+        ok(&srv, "SELECT file, engine FROM files ORDER BY file"),
+        "a\\\\b\t$$\ndisk(\tFROM INFILE\nfile(\tINTO OUTFILE\n"
+    );
 
     // SQL carried in setting values, and expressions in VALUES data, are locked in the engine.
     for sql in [
