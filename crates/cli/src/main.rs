@@ -79,6 +79,7 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
             DbAction::Init(c) => cmd::db::init(&c),
             DbAction::Status(c) => cmd::db::status(&c),
             DbAction::Check(c) => cmd::db::check(&c),
+            DbAction::Tables => cmd::db::tables(),
             DbAction::Manifest(c) => cmd::db::manifest(&c),
         },
         Command::Sql(a) => cmd::sql::run(&a),

@@ -23,9 +23,9 @@ use std::time::{Duration, Instant};
 
 use altrepodb_db::inserter::BatchInserter;
 use altrepodb_db::rows::{
-    table, ChangelogRow, DependRow, FileRow, Fixed64, PackageHashRow, PackageRow, SpecfileRow,
+    table, ChangelogRow, DependsRow, FilesRow, Fixed64, PackageHashRow, PackagesRow, SpecfilesRow,
 };
-use altrepodb_db::rows_task::{self, TaskApprovalRow, TaskLogRow, TaskStateRow};
+use altrepodb_db::rows_task::{self, TaskApprovalsRow, TaskLogsRow, TaskStatesRow};
 use altrepodb_db::Db;
 use altrepodb_rpm::{DigestAlgo, Package, Tag};
 use clickhouse::{Row, RowOwned, RowRead, RowWrite};
@@ -419,7 +419,7 @@ impl Loader<'_> {
         let plan_keys: Vec<u64> = task.plan.hashes.values().copied().collect();
         let survey = self.survey(task.state.changed, &plan_keys).await?;
         let subtasks = rows::subtask_rows(&task);
-        let have: Vec<rows_task::SubtaskRow> = self
+        let have: Vec<rows_task::TasksRow> = self
             .fetch_if(
                 survey.tasks,
                 self.db
@@ -448,7 +448,7 @@ impl Loader<'_> {
             .collect();
         self.insert(rows_task::table::TASK_CHROOTS, "TaskChroots", chroots)
             .await?;
-        let have: Vec<rows_task::TaskIterationRow> = self
+        let have: Vec<rows_task::TaskIterationsRow> = self
             .fetch_if(
                 survey.iterations,
                 self.db
@@ -469,7 +469,7 @@ impl Loader<'_> {
 
         let (plan_pkgs, plan_hashes) = rows::plan_rows(&task);
         if !plan_keys.is_empty() {
-            let have: Vec<rows_task::TaskPlanPackageRow> = self
+            let have: Vec<rows_task::TaskPlanPackagesRow> = self
                 .fetch_if(
                     survey.plan,
                     self.db
@@ -556,8 +556,8 @@ impl Loader<'_> {
     }
 
     /// True when an identical `TaskStates` row exists.
-    async fn state_loaded(&self, row: &TaskStateRow) -> Result<bool> {
-        let have: Vec<TaskStateRow> = self
+    async fn state_loaded(&self, row: &TaskStatesRow) -> Result<bool> {
+        let have: Vec<TaskStatesRow> = self
             .fetch(
                 self.db
                     .client()
@@ -585,7 +585,7 @@ impl Loader<'_> {
     /// Approvals on the file system reconciled with the database (§6.6).
     async fn write_approvals(&mut self, task: &Task, in_db: bool) -> Result<()> {
         let fs = rows::approval_rows(task);
-        let all: Vec<TaskApprovalRow> = self
+        let all: Vec<TaskApprovalsRow> = self
             .fetch_if(
                 u64::from(in_db),
                 self.db
@@ -596,7 +596,7 @@ impl Loader<'_> {
             )
             .await?;
         // Latest per (subtask, name, type): the last in (ts, date) order.
-        let mut latest: Vec<TaskApprovalRow> = Vec::new();
+        let mut latest: Vec<TaskApprovalsRow> = Vec::new();
         for r in all {
             match latest.iter_mut().find(|l| {
                 l.subtask_id == r.subtask_id
@@ -647,11 +647,11 @@ impl Loader<'_> {
     /// anything is written); then a probe of each log's first and last line decides:
     /// last line present → loaded (logs are written in line order and only grow), first
     /// line present → partly loaded or grown (checked line by line), neither → new.
-    async fn log_rows(&self, task: &Task, root: &Path) -> Result<Vec<TaskLogRow>> {
+    async fn log_rows(&self, task: &Task, root: &Path) -> Result<Vec<TaskLogsRow>> {
         let todo: Vec<LogRef> = task.logs.clone();
         let pool = self.pool.clone();
         let root = root.to_owned();
-        let parsed: Vec<(LogRef, Vec<TaskLogRow>)> = blocking(move || {
+        let parsed: Vec<(LogRef, Vec<TaskLogsRow>)> = blocking(move || {
             pool.install(|| {
                 todo.into_par_iter()
                     .map(|l| {
@@ -666,7 +666,7 @@ impl Loader<'_> {
                         let lines = parse_log(l.kind, &bytes, mtime).map_err(|e| e.at(&path))?;
                         let rows = lines
                             .into_iter()
-                            .map(|x| TaskLogRow {
+                            .map(|x| TaskLogsRow {
                                 tlog_hash: l.hash,
                                 tlog_line: x.line,
                                 tlog_ts: x.ts,
@@ -679,7 +679,7 @@ impl Loader<'_> {
             })
         })
         .await?;
-        let key = |r: &TaskLogRow| (r.tlog_message.clone(), r.tlog_line, r.tlog_hash);
+        let key = |r: &TaskLogsRow| (r.tlog_message.clone(), r.tlog_line, r.tlog_hash);
         let probe: Vec<(&str, u32, u64)> = parsed
             .iter()
             .flat_map(|(_, rows)| rows.first().into_iter().chain(rows.last()))
@@ -851,10 +851,10 @@ impl Loader<'_> {
         let have_chlog = self
             .hashes("SELECT DISTINCT chlog_hash AS h FROM Changelog_buffer WHERE chlog_hash IN {h:Array(UInt64)}", &chlog, "checking Changelog")
             .await?;
-        let mut packages: Vec<PackageRow> = Vec::new();
-        let mut files: Vec<FileRow> = Vec::new();
-        let mut depends: Vec<DependRow> = Vec::new();
-        let mut specs: Vec<SpecfileRow> = Vec::new();
+        let mut packages: Vec<PackagesRow> = Vec::new();
+        let mut files: Vec<FilesRow> = Vec::new();
+        let mut depends: Vec<DependsRow> = Vec::new();
+        let mut specs: Vec<SpecfilesRow> = Vec::new();
         let mut changelog: Vec<ChangelogRow> = Vec::new();
         let mut hash_rows: Vec<PackageHashRow> = Vec::new();
         for p in chunk {
