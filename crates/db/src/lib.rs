@@ -13,6 +13,7 @@
 #![deny(missing_docs)]
 
 pub mod client;
+pub mod derived;
 pub mod embedded;
 pub mod error;
 pub mod inserter;
