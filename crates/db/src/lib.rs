@@ -5,13 +5,17 @@
 //! - [`client::Db`]: a connected database, embedded or remote, through the official `clickhouse` crate;
 //! - [`embedded`]: our own ClickHouse-HTTP server over chDB, started on demand;
 //! - [`schema`]: the DDL files, `db init`, `db status`, `db check`;
-//! - [`inserter::BatchInserter`]: deterministic, retry-safe batched inserts.
+//! - [`inserter::BatchInserter`]: deterministic batched inserts whose retries never double rows
+//!   ([`recheck`] finds the rows of an ambiguous batch where the engine cannot deduplicate);
+//! - [`flush`]: Buffer tables flushed before the row that publishes a load.
 #![deny(missing_docs)]
 
 pub mod client;
 pub mod embedded;
 pub mod error;
+pub mod flush;
 pub mod inserter;
+pub mod recheck;
 pub mod rows;
 pub mod rows_task;
 pub mod schema;
