@@ -9,6 +9,7 @@
 #![deny(missing_docs)]
 
 pub mod client;
+pub mod cluster;
 pub mod embedded;
 pub mod error;
 pub mod inserter;
