@@ -28,6 +28,8 @@ const META_SIZE: usize = 8192;
 const NO_FRAGMENT: u32 = 0xFFFF_FFFF;
 /// Bit of a data block or fragment size that marks it stored uncompressed.
 const DATA_UNCOMPRESSED: u32 = 1 << 24;
+/// Decompressed metadata (and, separately, fragment) bytes kept in memory.
+const MAX_CACHED_BYTES: usize = 64 << 20;
 /// Largest block list read for one file (in entries).
 const MAX_FILE_BLOCKS: u64 = 1 << 24;
 
@@ -54,6 +56,9 @@ pub struct Squashfs<R> {
     fragment_count: u32,
     /// Decompressed metadata blocks and where the next one starts, by byte offset.
     meta: Cache<(Vec<u8>, u64)>,
+    /// Decompressed fragment blocks by index: small files share them, so each is
+    /// decompressed once rather than once per file.
+    fragments: Cache<Vec<u8>>,
     dirs: DirCache<(String, u64)>,
 }
 
@@ -144,7 +149,8 @@ impl<R: ReadAt> Squashfs<R> {
             ids: Vec::new(),
             fragment_index: Vec::new(),
             fragment_count: u32le(&sb, 16),
-            meta: Cache::new(),
+            meta: Cache::with_limit(MAX_CACHED_BYTES),
+            fragments: Cache::with_limit(MAX_CACHED_BYTES),
             dirs: DirCache::new(),
             src,
         };
@@ -531,8 +537,16 @@ impl<R: ReadAt> Squashfs<R> {
         Ok((inode, reference))
     }
 
-    /// The decompressed fragment block `index`.
-    fn fragment(&self, index: u32, at: u64) -> Result<Vec<u8>> {
+    /// The decompressed fragment block `index` (cached).
+    fn fragment(&self, index: u32, at: u64) -> Result<Arc<Vec<u8>>> {
+        self.fragments.get_or_load_weighted(
+            u64::from(index),
+            || self.load_fragment(index, at),
+            |f| f.len() + 1,
+        )
+    }
+
+    fn load_fragment(&self, index: u32, at: u64) -> Result<Vec<u8>> {
         let what = "squashfs fragment table";
         if index >= self.fragment_count || self.fragment_index.is_empty() {
             return Err(Error::corrupt(
@@ -633,6 +647,7 @@ impl<R: ReadAt> Squashfs<R> {
         } else {
             let tail_len = (size % bs) as usize;
             let frag = self.fragment(fragment, inode.at)?;
+            let frag: &[u8] = &frag;
             let start = frag_offset as usize;
             if start + tail_len > frag.len() {
                 return Err(Error::corrupt(
