@@ -8,11 +8,13 @@
 
 mod compress;
 mod lzo;
+mod reader;
 
-use std::io::{self, Read};
+use std::io::Read;
 use std::sync::Arc;
 
 pub use compress::Compressor;
+pub use reader::FileReader;
 
 use crate::dircache::{Cache, DirCache};
 use crate::error::{Error, Result};
@@ -686,63 +688,6 @@ fn rename(e: Error, what: &'static str) -> Error {
             detail: format!("{inner}: {detail}"),
         },
         other => other,
-    }
-}
-
-/// Sequential reader of a squashfs file: its blocks one by one, then the fragment tail.
-pub struct FileReader<'a, R> {
-    fs: &'a Squashfs<R>,
-    blocks: Vec<(u64, u32)>,
-    tail: Option<Vec<u8>>,
-    size: u64,
-    index: usize,
-    current: Vec<u8>,
-    pos: usize,
-}
-
-impl<R: ReadAt> FileReader<'_, R> {
-    fn fill(&mut self) -> Result<bool> {
-        let bs = self.fs.block_size as usize;
-        if let Some(&(at, word)) = self.blocks.get(self.index) {
-            let done = self.index as u64 * bs as u64;
-            let expect = (self.size - done).min(bs as u64) as usize;
-            self.index += 1;
-            self.current = if word & 0xFF_FFFF == 0 {
-                vec![0u8; expect] // a sparse block
-            } else {
-                self.fs.data_block(at, word, bs, "squashfs data block")?
-            };
-            if self.current.len() != expect {
-                return Err(Error::corrupt(
-                    "squashfs data block",
-                    at,
-                    format!(
-                        "{} bytes decompressed, {expect} expected",
-                        self.current.len()
-                    ),
-                ));
-            }
-        } else if let Some(tail) = self.tail.take() {
-            self.current = tail;
-        } else {
-            return Ok(false);
-        }
-        self.pos = 0;
-        Ok(true)
-    }
-}
-
-impl<R: ReadAt> Read for FileReader<'_, R> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        while self.pos == self.current.len() {
-            if !self.fill().map_err(io::Error::other)? {
-                return Ok(0);
-            }
-        }
-        let n = buf.len().min(self.current.len() - self.pos);
-        buf[..n].copy_from_slice(&self.current[self.pos..self.pos + n]);
-        self.pos += n;
-        Ok(n)
     }
 }
 
