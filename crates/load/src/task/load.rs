@@ -5,9 +5,10 @@
 //! 1. packages the task built, per chunk: `Packages` first, then `Changelog`, `Files`,
 //!    `Depends`, `Specfiles`, and `PackageHash` last; a package with a `PackageHash` row is
 //!    complete, one with only a `Packages` row is completed table by table;
-//! 2. `Tasks`, `TaskLogs` (probed by each log's first and last line through the table's
-//!    sorting key), `TaskChroots`, `TaskIterations`, `TaskPlanPackages`, `TaskPlanPkgHash`,
-//!    `TaskApprovals`, `TaskSubtaskProgress`, `TaskProgress`;
+//! 2. `Tasks`, `TaskLogs` (probed by each log's first and last line, time stamps included,
+//!    through the table's sorting key; a rewritten log is written again), `TaskChroots`,
+//!    `TaskIterations`, `TaskPlanPackages`, `TaskPlanPkgHash`, `TaskApprovals`,
+//!    `TaskSubtaskProgress`, `TaskProgress`;
 //! 3. `TaskStates` last: it fires `mv_package_history`, and a task without a state row is not
 //!    visible. A failed load leaves no state row; loading again completes it.
 //!
@@ -612,41 +613,49 @@ impl Loader<'_> {
             .await
     }
 
-    /// `(message, line)` pairs of `keys` that `TaskLogs` has, looked up through its sorting
-    /// key `(tlog_message, tlog_line, tlog_hash)`, so no table scan is needed.
-    async fn present_lines(
-        &self,
-        keys: &[(&str, u32, u64)],
-    ) -> Result<HashSet<(String, u32, u64)>> {
+    /// The rows among `keys` that `TaskLogs` has with the same time stamp, as
+    /// `(message, line, hash, ts)`. Looked up through the sorting key
+    /// `(tlog_message, tlog_line, tlog_hash)`, so no table scan is needed; a line stored with
+    /// another time stamp (the log was rewritten) is not in the answer.
+    async fn present_lines(&self, keys: &[&TaskLogRow]) -> Result<HashSet<LogLine>> {
         #[derive(Deserialize, Row)]
         struct LineRow {
             m: String,
             n: u32,
             h: u64,
+            ts: u32,
         }
         let mut have = HashSet::new();
         for chunk in keys.chunks(LOG_LOOKUP_CHUNK) {
+            let k: Vec<(&str, u32, u64)> = chunk
+                .iter()
+                .map(|r| (r.tlog_message.as_str(), r.tlog_line, r.tlog_hash))
+                .collect();
             let got: Vec<LineRow> = self
                 .fetch(
                     self.db
                         .client()
                         .query_raw(
-                            "SELECT DISTINCT tlog_message AS m, tlog_line AS n, tlog_hash AS h FROM TaskLogs_buffer \
+                            "SELECT DISTINCT tlog_message AS m, tlog_line AS n, tlog_hash AS h, \
+                             toUnixTimestamp(tlog_ts) AS ts FROM TaskLogs_buffer \
                              WHERE (tlog_message, tlog_line, tlog_hash) IN {k:Array(Tuple(String, UInt32, UInt64))}",
                         )
-                        .param("k", chunk),
+                        .param("k", k),
                     "checking TaskLogs",
                 )
                 .await?;
-            have.extend(got.into_iter().map(|r| (r.m, r.n, r.h)));
+            have.extend(got.into_iter().map(|r| (r.m, r.n, r.h, r.ts)));
         }
         Ok(have)
     }
 
     /// The log rows to write. Every log is parsed first (a bad log fails the load before
-    /// anything is written); then a probe of each log's first and last line decides:
-    /// last line present → loaded (logs are written in line order and only grow), first
-    /// line present → partly loaded or grown (checked line by line), neither → new.
+    /// anything is written); then a probe of each log's first and last line, time stamps
+    /// included, decides: last line present → loaded (logs are written in line order);
+    /// first line present → partly loaded or grown (checked line by line); neither → new or
+    /// rewritten, written whole. A rewritten log (a build log's stamps are offsets from the
+    /// file's mtime, which moves whenever girar appends to it) is written again like the
+    /// original does, so the ReplacingMergeTree keeps the latest stamp of every line.
     async fn log_rows(&self, task: &Task, root: &Path) -> Result<Vec<TaskLogRow>> {
         let todo: Vec<LogRef> = task.logs.clone();
         let pool = self.pool.clone();
@@ -679,11 +688,9 @@ impl Loader<'_> {
             })
         })
         .await?;
-        let key = |r: &TaskLogRow| (r.tlog_message.clone(), r.tlog_line, r.tlog_hash);
-        let probe: Vec<(&str, u32, u64)> = parsed
+        let probe: Vec<&TaskLogRow> = parsed
             .iter()
             .flat_map(|(_, rows)| rows.first().into_iter().chain(rows.last()))
-            .map(|r| (r.tlog_message.as_str(), r.tlog_line, r.tlog_hash))
             .collect();
         let probed = self.present_lines(&probe).await?;
         let mut out = Vec::new();
@@ -691,16 +698,16 @@ impl Loader<'_> {
             let (Some(first), Some(last)) = (rows.first(), rows.last()) else {
                 continue;
             };
-            if probed.contains(&key(last)) && !self.opts.force {
+            if probed.contains(&log_line(last)) && !self.opts.force {
                 continue;
             }
-            if probed.contains(&key(first)) || self.opts.force {
-                let keys: Vec<(&str, u32, u64)> = rows
-                    .iter()
-                    .map(|r| (r.tlog_message.as_str(), r.tlog_line, r.tlog_hash))
-                    .collect();
-                let have = self.present_lines(&keys).await?;
-                out.extend(rows.iter().filter(|r| !have.contains(&key(r))).cloned());
+            if probed.contains(&log_line(first)) || self.opts.force {
+                let have = self.present_lines(&rows.iter().collect::<Vec<_>>()).await?;
+                out.extend(
+                    rows.iter()
+                        .filter(|r| !have.contains(&log_line(r)))
+                        .cloned(),
+                );
             } else {
                 out.extend(rows.iter().cloned());
             }
@@ -952,6 +959,13 @@ impl Loader<'_> {
         }
         Ok(())
     }
+}
+
+/// A stored log line: `(message, line, hash, ts)`.
+type LogLine = (String, u32, u64, u32);
+
+fn log_line(r: &TaskLogRow) -> LogLine {
+    (r.tlog_message.clone(), r.tlog_line, r.tlog_hash, r.tlog_ts)
 }
 
 /// The rows of `want` that are not in `have` (order kept, duplicates in `want` dropped).
