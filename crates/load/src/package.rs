@@ -273,15 +273,14 @@ pub fn package_row(
 }
 
 fn file_class(c: meta::FileClass) -> FileClass {
-    match c {
+    match c.stored() {
         meta::FileClass::Directory => FileClass::Directory,
         meta::FileClass::Symlink => FileClass::Symlink,
         meta::FileClass::Socket => FileClass::Socket,
         meta::FileClass::Block => FileClass::Block,
         meta::FileClass::Char => FileClass::Char,
         meta::FileClass::Fifo => FileClass::Fifo,
-        // The original mapped unknown class strings to '' and its insert failed; a class
-        // string that is no file-type word (e.g. "ELF 64-bit …") describes a regular file.
+        // `stored()` never gives Unknown.
         meta::FileClass::File | meta::FileClass::Unknown => FileClass::File,
     }
 }

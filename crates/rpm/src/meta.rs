@@ -184,6 +184,17 @@ impl FileClass {
             .map_or(FileClass::Unknown, |&(_, c)| c)
     }
 
+    /// The class this project stores in `Files.file_class`: [`FileClass::Unknown`] becomes
+    /// [`FileClass::File`] (a class string that is no file-type word, such as rpmbuild's
+    /// `ELF 64-bit …` or `ASCII text`, describes a regular file; the original produced `''`,
+    /// which the Enum8 column rejects). Every writer of Files rows and `rpm show` use this.
+    pub fn stored(self) -> FileClass {
+        match self {
+            FileClass::Unknown => FileClass::File,
+            c => c,
+        }
+    }
+
     /// The Enum8 name (`file`, `directory`, …; `""` for [`FileClass::Unknown`]).
     pub fn as_str(self) -> &'static str {
         match self {
@@ -718,6 +729,8 @@ mod tests {
             assert_eq!(FileClass::from_class(s), want, "{s:?}");
         }
         assert_eq!(FileClass::Symlink.as_str(), "symlink");
+        assert_eq!(FileClass::Unknown.stored(), FileClass::File);
+        assert_eq!(FileClass::Fifo.stored(), FileClass::Fifo);
     }
 
     #[test]
