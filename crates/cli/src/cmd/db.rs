@@ -24,11 +24,12 @@ pub fn init(common: &CommonArgs) -> Result<i32> {
         spinner.finish_and_clear();
         let r = r?;
         println!(
-            "schema ready in database '{}' at {}: {} statements applied, {} schema files recorded, \
-             {} license aliases added, {} objects ({:.1} s)",
+            "schema ready in database '{}' at {}: {} statements applied, {} views re-created, \
+             {} schema files recorded, {} license aliases added, {} objects ({:.1} s)",
             db.dbname(),
             db.url(),
             r.statements,
+            r.views_replaced,
             r.files_recorded,
             r.aliases_inserted,
             r.objects,
