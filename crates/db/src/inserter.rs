@@ -1,16 +1,35 @@
-//! Batched, retry-safe inserts.
+//! Batched inserts that are safe to retry.
 //!
 //! Rows are cut into batches at fixed row counts, so the same input always produces the same
-//! batches. Each batch carries `insert_deduplication_token = <load id>:<table>:<batch>`: a batch
-//! that is retried after a transient error (or re-sent by a re-run of the same load) is
-//! recognised by tables that deduplicate inserts, and never doubles rows there.
+//! batches. A batch that fails with a transient error (network trouble, a timeout, an
+//! overloaded server) is retried, but such an error is ambiguous: the server may have
+//! committed the batch before the answer was lost. What keeps a retry from doubling rows:
+//!
+//! - **Targets that deduplicate** (a MergeTree with `non_replicated_deduplication_window`,
+//!   set by schema file `0012_insert_dedup.sql` on every table the loaders write directly,
+//!   or a `Replicated*` table): each batch carries
+//!   `insert_deduplication_token = <load>:<table>:<batch>:<content digest>` with
+//!   `insert_deduplicate = 1`; the resent batch has the same token and the engine drops it.
+//!   The token has no random part and changes when the rows change, so it never hides a
+//!   different batch. It does hide an identical batch sent again while it is among the
+//!   table's last `non_replicated_deduplication_window` inserts, even if its rows were
+//!   deleted in between: a load that deletes rows and writes them again (`repo load
+//!   --force`) must use a load identity of its own.
+//! - **Targets that cannot** (Buffer tables never deduplicate, nor do the `Null` entry points
+//!   whose materialized views write into Buffers): before the retry the inserter reads back
+//!   which rows of the batch are stored (`recheck`) and resends only the others.
+//! - **Any other target** is not retried after an ambiguous error: the batch fails with
+//!   [`DbError::Insert`] and the load, which is insert-if-absent, can be run again.
+//!
+//! Errors the server answered (bad data, unknown table) are never retried.
 
+use std::hash::Hasher;
 use std::time::{Duration, Instant};
 
 use clickhouse::{Client, Row, RowOwned, RowWrite};
 
 use crate::error::{is_transient, one_line, DbError};
-
+use crate::recheck;
 /// Rows per batch unless a table asks for something else.
 pub const DEFAULT_BATCH_ROWS: usize = 100_000;
 
@@ -75,13 +94,16 @@ pub struct BatchInserter<T> {
     pending: Vec<T>,
     next_batch: u64,
     stats: InsertStats,
+    /// Whether the target deduplicates by token (asked once, after the first ambiguous error).
+    deduplicates: Option<bool>,
 }
 
 impl<T> BatchInserter<T>
 where
     T: Row + RowOwned + RowWrite,
 {
-    /// A new inserter into `table`; `token_prefix` identifies the load (e.g. its UUID).
+    /// A new inserter into `table`; `token_prefix` identifies the load (no random part:
+    /// e.g. the package set's UUID, or the task id and its change time).
     pub fn new(client: &Client, table: &str, token_prefix: &str) -> Self {
         BatchInserter {
             client: client.clone(),
@@ -92,6 +114,7 @@ where
             pending: Vec::new(),
             next_batch: 0,
             stats: InsertStats::default(),
+            deduplicates: None,
         }
     }
 
@@ -140,33 +163,50 @@ where
             return Ok(());
         }
         let batch = self.next_batch;
-        let token = format!("{}:{}:{}", self.token_prefix, self.table, batch);
+        let rows = self.pending.len();
         let started = Instant::now();
+        let spec = recheck::spec(&self.table);
+        // Re-checked targets ignore tokens; the others get one that names the content.
+        let token = match spec {
+            Some(_) => format!("{}:{}:{}", self.token_prefix, self.table, batch),
+            None => format!(
+                "{}:{}:{}:{:016x}",
+                self.token_prefix,
+                self.table,
+                batch,
+                digest(&self.pending)
+            ),
+        };
         let mut attempt = 0u32;
+        // Set after a failure that may have been committed: the next attempt must settle first.
+        let mut unsure: Option<String> = None;
         loop {
             attempt += 1;
+            if let Some(why) = unsure.take() {
+                match self.settle(spec, batch, &why).await {
+                    Ok(()) if self.pending.is_empty() => break,
+                    Ok(()) => {}
+                    Err(Settle::Retry(err)) if attempt < self.retry.attempts => {
+                        self.back_off(batch, attempt, &err).await;
+                        unsure = Some(why);
+                        continue;
+                    }
+                    Err(Settle::Retry(message) | Settle::Fail(message)) => {
+                        return Err(self.failed(batch, rows, message))
+                    }
+                }
+            }
             match self.send(&token).await {
                 Ok(()) => break,
                 Err(err) if is_transient(&err) && attempt < self.retry.attempts => {
-                    let delay = self.retry.delay(attempt, batch ^ self.pending.len() as u64);
-                    tracing::warn!(
-                        table = %self.table, batch, attempt, error = %one_line(&err.to_string()),
-                        "transient insert failure, retrying in {:?}", delay
-                    );
-                    self.stats.retries += 1;
-                    tokio::time::sleep(delay).await;
+                    let message = one_line(&err.to_string());
+                    self.back_off(batch, attempt, &message).await;
+                    unsure = Some(message);
                 }
-                Err(err) => {
-                    return Err(DbError::Insert {
-                        table: self.table.clone(),
-                        batch,
-                        rows: self.pending.len(),
-                        message: one_line(&err.to_string()),
-                    })
-                }
+                Err(err) => return Err(self.failed(batch, rows, one_line(&err.to_string()))),
             }
         }
-        self.stats.rows += self.pending.len() as u64;
+        self.stats.rows += rows as u64;
         self.stats.batches += 1;
         self.stats.elapsed += started.elapsed();
         self.next_batch += 1;
@@ -174,11 +214,89 @@ where
         Ok(())
     }
 
+    fn failed(&self, batch: u64, rows: usize, message: String) -> DbError {
+        DbError::Insert {
+            table: self.table.clone(),
+            batch,
+            rows,
+            message,
+        }
+    }
+
+    async fn back_off(&mut self, batch: u64, attempt: u32, error: &str) {
+        let delay = self.retry.delay(attempt, batch ^ self.pending.len() as u64);
+        tracing::warn!(
+            table = %self.table, batch, attempt, error,
+            "transient insert failure, retrying in {:?}", delay
+        );
+        self.stats.retries += 1;
+        tokio::time::sleep(delay).await;
+    }
+
+    /// After an ambiguous failure: drops the rows the target holds (re-checked targets),
+    /// or makes sure the target drops a resent batch by its token.
+    async fn settle(
+        &mut self,
+        spec: Option<&'static recheck::Spec>,
+        batch: u64,
+        why: &str,
+    ) -> Result<(), Settle> {
+        if let Some(spec) = spec {
+            let stored = recheck::stored_rows(&self.client, spec, &self.pending)
+                .await
+                .map_err(|e| match &e {
+                    recheck::RecheckError::Query(q) if is_transient(q) => {
+                        Settle::Retry(one_line(&e.to_string()))
+                    }
+                    _ => Settle::Fail(one_line(&e.to_string())),
+                })?;
+            if !stored.is_empty() {
+                tracing::info!(
+                    table = %self.table, batch, stored = stored.len(), of = self.pending.len(),
+                    "the failed batch was committed (in part); resending only the rest"
+                );
+                let mut i = 0;
+                self.pending.retain(|_| {
+                    i += 1;
+                    !stored.contains(&(i - 1))
+                });
+            }
+            return Ok(());
+        }
+        let dedup = match self.deduplicates {
+            Some(d) => d,
+            None => {
+                let d = recheck::table_deduplicates(&self.client, &self.table)
+                    .await
+                    .map_err(|e| {
+                        let m = one_line(&e.to_string());
+                        if is_transient(&e) {
+                            Settle::Retry(m)
+                        } else {
+                            Settle::Fail(m)
+                        }
+                    })?;
+                self.deduplicates = Some(d);
+                d
+            }
+        };
+        if dedup {
+            Ok(())
+        } else {
+            Err(Settle::Fail(format!(
+                "{why}; the server may have committed the batch, and {} neither deduplicates \
+                 inserts nor can be re-checked, so it is not resent",
+                self.table
+            )))
+        }
+    }
+
     async fn send(&self, token: &str) -> Result<(), clickhouse::error::Error> {
         let mut insert = self
             .client
             .insert::<T>(&self.table)
             .await?
+            .with_setting("insert_deduplicate", "1")
             .with_setting("insert_deduplication_token", token);
         for row in &self.pending {
             insert.write(row).await?;
@@ -193,6 +311,54 @@ where
     }
 }
 
+/// Why settling an ambiguous failure did not succeed.
+enum Settle {
+    /// A transient failure of the re-check itself: try again later.
+    Retry(String),
+    /// Resending cannot be made safe.
+    Fail(String),
+}
+
+/// A digest of the rows' content (FNV-1a over their JSON form): the same rows always give
+/// the same digest, in every process and version.
+fn digest<T: RowOwned + RowWrite>(rows: &[T]) -> u64 {
+    let mut h = Fnv(0xcbf2_9ce4_8422_2325);
+    for row in rows {
+        let row: &T::Value<'static> = row;
+        // Serialising into a hasher cannot fail for the row types (no maps with non-string keys).
+        let _ = serde_json::to_writer(&mut h, row);
+        h.write_u8(b'\n');
+    }
+    h.finish()
+}
+
+/// FNV-1a, 64 bit; an `io::Write` so rows serialise straight into it.
+struct Fnv(u64);
+
+impl Hasher for Fnv {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 ^= u64::from(*b);
+            self.0 = self.0.wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+}
+
+impl std::io::Write for Fnv {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        Hasher::write(self, buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -204,5 +370,22 @@ mod tests {
             assert!(p.delay(n, 7) <= p.max_delay);
         }
         assert!(p.delay(1, 1) <= Duration::from_millis(400));
+    }
+
+    #[test]
+    fn digest_follows_the_content_only() {
+        use crate::rows_task::TaskProgressRow;
+        let a = TaskProgressRow {
+            task_id: 1,
+            ts: 5,
+            ..Default::default()
+        };
+        let mut b = a.clone();
+        assert_eq!(digest(&[a.clone()]), digest(&[b.clone()]));
+        b.ts = 6;
+        assert_ne!(digest(&[a.clone()]), digest(&[b.clone()]));
+        assert_ne!(digest(&[a.clone(), b.clone()]), digest(&[b, a]));
+        // FNV-1a 64 of nothing is its offset basis: no process-dependent seed.
+        assert_eq!(digest::<TaskProgressRow>(&[]), 0xcbf2_9ce4_8422_2325);
     }
 }

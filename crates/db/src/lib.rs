@@ -6,14 +6,18 @@
 //! - [`embedded`]: our own ClickHouse-HTTP server over chDB, started on demand;
 //! - [`server_password`]: the embedded server's password (per data home, or from the environment);
 //! - [`schema`]: the DDL files, `db init`, `db status`, `db check`;
-//! - [`inserter::BatchInserter`]: deterministic, retry-safe batched inserts.
+//! - [`inserter::BatchInserter`]: deterministic batched inserts whose retries never double rows
+//!   ([`recheck`] finds the rows of an ambiguous batch where the engine cannot deduplicate);
+//! - [`flush`]: Buffer tables flushed before the row that publishes a load.
 #![deny(missing_docs)]
 
 pub mod client;
 pub mod embedded;
 pub mod engine_python;
 pub mod error;
+pub mod flush;
 pub mod inserter;
+pub mod recheck;
 pub mod rows;
 pub mod rows_task;
 pub mod schema;

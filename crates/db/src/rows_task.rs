@@ -12,8 +12,9 @@ use serde_repr::{Deserialize_repr, Serialize_repr};
 
 /// Table names of the task insert targets, in one place.
 pub mod table {
-    /// `TaskStates` through its Buffer (fires `mv_package_history`; written last).
-    pub const TASK_STATES: &str = "TaskStates_buffer";
+    /// `TaskStates`, written directly, so the row that publishes a task is on disk once it
+    /// is visible (the original wrote `TaskStates_buffer`); fires `mv_package_history`.
+    pub const TASK_STATES: &str = "TaskStates";
     /// `Tasks` (one row per subtask and loaded state) through its Buffer.
     pub const TASKS: &str = "Tasks_buffer";
     /// `TaskIterations` through its Buffer.
@@ -131,7 +132,7 @@ pub enum ApprovalType {
     Disapprove = 1,
 }
 
-/// `TaskStates` (via `TaskStates_buffer`): one row per loaded task state.
+/// `TaskStates` (written directly, read through `TaskStates_buffer`): one row per loaded task state.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Row, Serialize, Deserialize)]
 #[allow(missing_docs)] // field = column; see original-system.md §6.2
 pub struct TaskStateRow {

@@ -816,7 +816,16 @@ impl Loader<'_> {
             return Ok(());
         }
         self.obs.phase("package set", 0);
-        let token = self.root.to_string();
+        // A forced load writes again the rows it deleted: its own identity, or the tables that
+        // deduplicate would take them for a resent batch of the first load.
+        let token = match self.opts.force {
+            false => self.root.to_string(),
+            true => format!(
+                "{}:force@{}",
+                self.root,
+                time::OffsetDateTime::now_utc().unix_timestamp_nanos()
+            ),
+        };
         let c = self.db.client();
         // Insert-if-absent against what an interrupted run of this load already wrote.
         let mut set_rows = BatchInserter::<PackageSetRow>::new(c, table::PACKAGE_SET, &token);
@@ -861,6 +870,8 @@ impl Loader<'_> {
             node_rows.push(n).await?;
         }
         let stats = node_rows.finish().await?;
+        // Everything the root refers to reaches the disk before the root exists.
+        altrepodb_db::flush::flush_buffers(self.db, altrepodb_db::flush::PACKAGE_SET_LOAD).await?;
         // The root last: it makes the snapshot visible and fires the StaticLastPackages cascade.
         let mut root = BatchInserter::<PackageSetNameRow>::new(
             c,

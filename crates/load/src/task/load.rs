@@ -61,7 +61,7 @@ pub struct TaskLoadOptions {
     pub force: bool,
     /// Read everything and count the rows that would be written; write nothing.
     pub dry_run: bool,
-    /// `OPTIMIZE TABLE` the buffers afterwards (TaskStates_buffer last).
+    /// `OPTIMIZE TABLE` the buffers afterwards (the load's own rows are flushed anyway).
     pub flush: bool,
     /// Write the parsed task to `<dir>/dump-<id>-<YYYY-MM-DD>.json`.
     pub dump_json: Option<PathBuf>,
@@ -262,12 +262,7 @@ pub async fn load_task(
     let mut l = Loader {
         db,
         opts,
-        token: format!(
-            "task:{}:{}:{}",
-            task.state.task_id,
-            task.state.changed,
-            uuid::Uuid::new_v4()
-        ),
+        token: format!("task:{}:{}", task.state.task_id, task.state.changed),
         task_id: task.state.task_id,
         report,
         obs,
@@ -540,7 +535,11 @@ impl Loader<'_> {
         self.insert(rows_task::table::TASK_PROGRESS, "TaskProgress", progress)
             .await?;
 
-        // 5. The state row, last (checked at the start; again only when forced).
+        // 5. The state row, last (checked at the start; again only when forced), once
+        // everything it refers to is on disk.
+        if !self.opts.dry_run {
+            altrepodb_db::flush::flush_buffers(self.db, altrepodb_db::flush::TASK_LOAD).await?;
+        }
         if !self.opts.force || !self.state_loaded(&state_row).await? {
             self.insert(rows_task::table::TASK_STATES, "TaskStates", vec![state_row])
                 .await?;
@@ -934,29 +933,14 @@ impl Loader<'_> {
                 &format!("task {}: inserting file provides", self.task_id),
             )
             .await?;
+        altrepodb_db::flush::flush_buffers(self.db, &["Depends_buffer"]).await?;
         Ok(())
     }
 
-    /// `-f`: flushes the buffers, `TaskStates_buffer` last (its MV reads the others).
+    /// `-f`: flushes the buffers a task load writes (the load itself already made its own
+    /// rows durable; this also flushes what other writers left there).
     async fn flush(&self) -> Result<()> {
-        for t in [
-            "Files_buffer",
-            "Depends_buffer",
-            "Changelog_buffer",
-            "Packages_buffer",
-            "PackageHash_buffer",
-            "Specfiles_buffer",
-            "TaskChroots_buffer",
-            "TaskLogs_buffer",
-            "TaskIterations_buffer",
-            "Tasks_buffer",
-            "TaskStates_buffer",
-        ] {
-            self.db
-                .execute(&format!("OPTIMIZE TABLE {t}"), &format!("flushing {t}"))
-                .await
-                .map_err(TaskError::Db)?;
-        }
+        altrepodb_db::flush::flush_buffers(self.db, altrepodb_db::flush::TASK_LOAD).await?;
         Ok(())
     }
 }
