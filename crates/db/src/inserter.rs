@@ -6,24 +6,26 @@
 //! committed the batch before the answer was lost. What keeps a retry from doubling rows:
 //!
 //! - **Targets that deduplicate** (a MergeTree with `non_replicated_deduplication_window`,
-//!   set by schema file `0012_insert_dedup.sql` on every table the loaders write directly,
-//!   or a `Replicated*` table): each batch carries
-//!   `insert_deduplication_token = <load>:<table>:<batch>:<content digest>` with
-//!   `insert_deduplicate = 1`; the resent batch has the same token and the engine drops it.
-//!   The token has no random part and changes when the rows change, so it never hides a
-//!   different batch. It does hide an identical batch sent again while it is among the
-//!   table's last `non_replicated_deduplication_window` inserts, even if its rows were
-//!   deleted in between: a load that deletes rows and writes them again (`repo load
-//!   --force`) must use a load identity of its own.
+//!   set by schema file `0012_insert_dedup.sql` on the tables the loaders write directly,
+//!   or a `Replicated*` table) and that no materialized view reads: every attempt of a batch carries the same
+//!   `insert_deduplication_token = <load>:<table>:<inserter>:<batch>` (with
+//!   `insert_deduplicate = 1`), so the engine drops a resent batch it has committed.
+//!   `<inserter>` names this inserter (its creation time and a process counter): a token is
+//!   never reused by another batch, another inserter or a later run. Tokens are deliberately
+//!   not the same across runs: a later run only sends rows it has just found absent (the
+//!   loaders are insert-if-absent), and a token it shared with an earlier run would make the
+//!   engine drop rows that were deleted since (a `--force` reload, a repair by hand).
 //! - **Targets that cannot** (Buffer tables never deduplicate, nor do the `Null` entry points
-//!   whose materialized views write into Buffers): before the retry the inserter reads back
-//!   which rows of the batch are stored (`recheck`) and resends only the others.
+//!   whose materialized views write into Buffers) **or not cleanly** (`PackageSetName` and
+//!   `TaskStates` fire materialized views, which see a resent block again even when the
+//!   table drops it): before the retry the inserter reads back which rows of the batch are
+//!   stored ([`recheck`]) and resends only the others.
 //! - **Any other target** is not retried after an ambiguous error: the batch fails with
 //!   [`DbError::Insert`] and the load, which is insert-if-absent, can be run again.
 //!
 //! Errors the server answered (bad data, unknown table) are never retried.
 
-use std::hash::Hasher;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use clickhouse::{Client, Row, RowOwned, RowWrite};
@@ -96,14 +98,16 @@ pub struct BatchInserter<T> {
     stats: InsertStats,
     /// Whether the target deduplicates by token (asked once, after the first ambiguous error).
     deduplicates: Option<bool>,
+    /// Names this inserter in its tokens.
+    instance: String,
 }
 
 impl<T> BatchInserter<T>
 where
     T: Row + RowOwned + RowWrite,
 {
-    /// A new inserter into `table`; `token_prefix` identifies the load (no random part:
-    /// e.g. the package set's UUID, or the task id and its change time).
+    /// A new inserter into `table`; `token_prefix` names the load (e.g. the package set's
+    /// UUID, or the task id and its change time).
     pub fn new(client: &Client, table: &str, token_prefix: &str) -> Self {
         BatchInserter {
             client: client.clone(),
@@ -115,6 +119,7 @@ where
             next_batch: 0,
             stats: InsertStats::default(),
             deduplicates: None,
+            instance: instance_id(),
         }
     }
 
@@ -166,17 +171,10 @@ where
         let rows = self.pending.len();
         let started = Instant::now();
         let spec = recheck::spec(&self.table);
-        // Re-checked targets ignore tokens; the others get one that names the content.
-        let token = match spec {
-            Some(_) => format!("{}:{}:{}", self.token_prefix, self.table, batch),
-            None => format!(
-                "{}:{}:{}:{:016x}",
-                self.token_prefix,
-                self.table,
-                batch,
-                digest(&self.pending)
-            ),
-        };
+        let token = format!(
+            "{}:{}:{}:{}",
+            self.token_prefix, self.table, self.instance, batch
+        );
         let mut attempt = 0u32;
         // Set after a failure that may have been committed: the next attempt must settle first.
         let mut unsure: Option<String> = None;
@@ -319,44 +317,14 @@ enum Settle {
     Fail(String),
 }
 
-/// A digest of the rows' content (FNV-1a over their JSON form): the same rows always give
-/// the same digest, in every process and version.
-fn digest<T: RowOwned + RowWrite>(rows: &[T]) -> u64 {
-    let mut h = Fnv(0xcbf2_9ce4_8422_2325);
-    for row in rows {
-        let row: &T::Value<'static> = row;
-        // Serialising into a hasher cannot fail for the row types (no maps with non-string keys).
-        let _ = serde_json::to_writer(&mut h, row);
-        h.write_u8(b'\n');
-    }
-    h.finish()
-}
-
-/// FNV-1a, 64 bit; an `io::Write` so rows serialise straight into it.
-struct Fnv(u64);
-
-impl Hasher for Fnv {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        for b in bytes {
-            self.0 ^= u64::from(*b);
-            self.0 = self.0.wrapping_mul(0x0100_0000_01b3);
-        }
-    }
-}
-
-impl std::io::Write for Fnv {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        Hasher::write(self, buf);
-        Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
+/// `<creation time in ns>.<process counter>`, in hex: unique per inserter.
+fn instance_id() -> String {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
+    format!("{nanos:x}.{:x}", COUNTER.fetch_add(1, Ordering::Relaxed))
 }
 
 #[cfg(test)]
@@ -373,19 +341,9 @@ mod tests {
     }
 
     #[test]
-    fn digest_follows_the_content_only() {
-        use crate::rows_task::TaskProgressRow;
-        let a = TaskProgressRow {
-            task_id: 1,
-            ts: 5,
-            ..Default::default()
-        };
-        let mut b = a.clone();
-        assert_eq!(digest(&[a.clone()]), digest(&[b.clone()]));
-        b.ts = 6;
-        assert_ne!(digest(&[a.clone()]), digest(&[b.clone()]));
-        assert_ne!(digest(&[a.clone(), b.clone()]), digest(&[b, a]));
-        // FNV-1a 64 of nothing is its offset basis: no process-dependent seed.
-        assert_eq!(digest::<TaskProgressRow>(&[]), 0xcbf2_9ce4_8422_2325);
+    fn inserters_never_share_a_token_name() {
+        let a = instance_id();
+        let b = instance_id();
+        assert_ne!(a, b);
     }
 }

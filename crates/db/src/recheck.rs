@@ -7,10 +7,14 @@
 //! others. Each insert target reached that way has a [`Spec`]: the row fields that identify
 //! a row, and the query that reads them back from where the rows end up.
 //!
+//! The tables that publish a load (`PackageSetName`, `TaskStates`) have specs too: they fire
+//! materialized views, and the engine pushes a resent block through the views again even
+//! when it drops it from the table.
+//!
 //! Targets without a spec are direct MergeTree tables; those deduplicate a resent batch by
 //! its `insert_deduplication_token` when their `non_replicated_deduplication_window` is set
-//! (schema file `0012_insert_dedup.sql`) or when they are `Replicated*`, which
-//! [`table_deduplicates`] checks.
+//! (schema file `0012_insert_dedup.sql`) or when they are `Replicated*`, and no materialized
+//! view reads them, which [`table_deduplicates`] checks.
 
 use std::collections::HashSet;
 
@@ -79,7 +83,7 @@ pub struct Spec {
 const U64: Kind = Kind::Num("UInt64");
 const U32: Kind = Kind::Num("UInt32");
 
-/// Every insert target that can neither deduplicate nor be written directly.
+/// Every insert target that cannot deduplicate a resent batch, or not without side effects.
 static SPECS: &[Spec] = &[
     Spec {
         table: "Packages_buffer",
@@ -176,17 +180,35 @@ static SPECS: &[Spec] = &[
     },
     Spec {
         table: "TaskStates_buffer",
-        keys: &[
-            key("task_changed", U32),
-            key("task_id", U32),
-            key("task_state", Kind::Str),
-            key("task_try", Kind::Num("UInt16")),
-            key("task_message", Kind::Str),
-        ],
-        stored: "SELECT toUInt32(task_changed), task_id, toString(task_state), task_try, task_message \
-                 FROM TaskStates_buffer WHERE task_id IN {k1:Array(UInt32)}",
+        keys: TASK_STATE_KEYS,
+        stored: TASK_STATE_STORED,
+    },
+    // Tables with materialized views: the engine would drop a resent block but still push it
+    // through the views again (ClickHouse 26.9 does; older releases differ), so these are
+    // re-checked rather than resent to be deduplicated.
+    Spec {
+        table: "TaskStates",
+        keys: TASK_STATE_KEYS,
+        stored: TASK_STATE_STORED,
+    },
+    Spec {
+        table: "PackageSetName",
+        keys: &[key("pkgset_uuid", Kind::Uuid)],
+        stored: "SELECT pkgset_uuid FROM PackageSetName WHERE pkgset_uuid IN {k0:Array(UUID)}",
     },
 ];
+
+const TASK_STATE_KEYS: &[Key] = &[
+    key("task_changed", U32),
+    key("task_id", U32),
+    key("task_state", Kind::Str),
+    key("task_try", Kind::Num("UInt16")),
+    key("task_message", Kind::Str),
+];
+
+const TASK_STATE_STORED: &str =
+    "SELECT toUInt32(task_changed), task_id, toString(task_state), task_try, task_message \
+     FROM TaskStates_buffer WHERE task_id IN {k1:Array(UInt32)}";
 
 /// The spec of `table`, if it is an insert target that cannot deduplicate.
 pub fn spec(table: &str) -> Option<&'static Spec> {
@@ -319,8 +341,9 @@ fn lookup_sql(spec: &Spec) -> String {
     )
 }
 
-/// True when `table` drops a batch whose `insert_deduplication_token` it has seen: a
-/// `Replicated*`/`Shared*` MergeTree, or a MergeTree with `non_replicated_deduplication_window`.
+/// True when `table` drops a batch whose `insert_deduplication_token` it has seen (a
+/// `Replicated*`/`Shared*` MergeTree, or a MergeTree with `non_replicated_deduplication_window`)
+/// and no materialized view would see the resent batch.
 pub async fn table_deduplicates(
     client: &Client,
     table: &str,
@@ -329,10 +352,11 @@ pub async fn table_deduplicates(
     struct TableRow {
         engine: String,
         create_table_query: String,
+        views: u64,
     }
     let rows: Vec<TableRow> = client
         .query_raw(
-            "SELECT engine, create_table_query FROM system.tables \
+            "SELECT engine, create_table_query, length(dependencies_table) AS views FROM system.tables \
              WHERE database = currentDatabase() AND name = {t:String}",
         )
         .param("t", table)
@@ -340,7 +364,7 @@ pub async fn table_deduplicates(
         .await?;
     Ok(rows
         .iter()
-        .any(|r| engine_deduplicates(&r.engine, &r.create_table_query)))
+        .any(|r| r.views == 0 && engine_deduplicates(&r.engine, &r.create_table_query)))
 }
 
 /// [`table_deduplicates`] on the engine name and `CREATE` text of a table.
@@ -374,7 +398,7 @@ mod tests {
             let sql = lookup_sql(s);
             assert!(sql.contains("{k0:"), "{sql}");
         }
-        assert!(spec("PackageSetName").is_none());
+        assert!(spec("TaskProgress").is_none());
     }
 
     #[test]

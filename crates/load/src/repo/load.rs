@@ -816,16 +816,7 @@ impl Loader<'_> {
             return Ok(());
         }
         self.obs.phase("package set", 0);
-        // A forced load writes again the rows it deleted: its own identity, or the tables that
-        // deduplicate would take them for a resent batch of the first load.
-        let token = match self.opts.force {
-            false => self.root.to_string(),
-            true => format!(
-                "{}:force@{}",
-                self.root,
-                time::OffsetDateTime::now_utc().unix_timestamp_nanos()
-            ),
-        };
+        let token = self.root.to_string();
         let c = self.db.client();
         // Insert-if-absent against what an interrupted run of this load already wrote.
         let mut set_rows = BatchInserter::<PackageSetRow>::new(c, table::PACKAGE_SET, &token);
