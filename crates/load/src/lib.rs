@@ -5,8 +5,12 @@
 //! typed rows of `altrepodb_db::rows`, and the sink writes them in batches.
 #![deny(missing_docs)]
 
+pub mod bounded;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod package;
 pub mod repo;
+pub mod safe_path;
 pub mod task;
 
 /// Progress reports from a running load (the CLI draws bars; tests and the daemon ignore them).

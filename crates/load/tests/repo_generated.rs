@@ -21,6 +21,7 @@ fn opts(path: &std::path::Path, date: &str) -> RepoLoadOptions {
         workers: 2,
         force: false,
         dry_run: false,
+        limits: Default::default(),
     }
 }
 

@@ -1023,3 +1023,43 @@ async fn chroot_set_hash_matches_clickhouse() {
         assert_eq!(altrepodb_load::task::hash::array_hash(&c), ch, "{c:?}");
     }
 }
+
+/// Links inside a task keep working (issue 10 §4): every `build/repo/<arch>/RPMS.task/` copy
+/// becomes a link to the built file it copies (relative, one absolute), and the task is
+/// reached through a link; the rows are still exactly the manifest's.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn links_inside_the_task_keep_working() {
+    let db = TestDb::new().await;
+    let out = tempfile::tempdir().unwrap();
+    let m = generate_task(out.path(), &spec(358_001, "DONE", 21)).unwrap();
+    let mut linked = 0;
+    for arch in std::fs::read_dir(m.dir.join("build/repo")).unwrap() {
+        let rpms = arch.unwrap().path().join("RPMS.task");
+        if !rpms.is_dir() {
+            continue;
+        }
+        for f in std::fs::read_dir(&rpms).unwrap() {
+            let f = f.unwrap().path();
+            let bytes = std::fs::read(&f).unwrap();
+            let built = m.packages.iter().find(|p| {
+                Path::new(&p.path).file_name() == f.file_name()
+                    && std::fs::read(m.dir.join(&p.path)).unwrap() == bytes
+            });
+            let Some(built) = built else { continue };
+            std::fs::remove_file(&f).unwrap();
+            if linked == 0 {
+                std::os::unix::fs::symlink(m.dir.join(&built.path), &f).unwrap();
+            } else {
+                std::os::unix::fs::symlink(format!("../../../../{}", built.path), &f).unwrap();
+            }
+            linked += 1;
+        }
+    }
+    assert!(linked > 1, "RPMS.task holds copies of built packages");
+    let links = tempfile::tempdir().unwrap();
+    let via = links.path().join(m.id.to_string());
+    std::os::unix::fs::symlink(&m.dir, &via).unwrap();
+    let r = load(&db, &via).await;
+    assert_eq!(r.packages_new, m.packages.len());
+    check_task(&db, &m).await;
+}

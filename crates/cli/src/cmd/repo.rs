@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
+use altrepodb_load::bounded::ReadLimits;
 use altrepodb_load::repo::{load_repo, RepoLoadOptions};
 use altrepodb_load::Observer;
 use anyhow::Result;
@@ -97,6 +98,7 @@ pub fn load(args: &RepoLoadArgs) -> Result<i32> {
             .unwrap_or_else(|| workers(&s.ini, default_workers)),
         force: args.force,
         dry_run: args.dry_run,
+        limits: ReadLimits::from_env()?,
     };
     runtime()?.block_on(async {
         let db = connect(&s.settings, true).await?;

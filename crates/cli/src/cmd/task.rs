@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
+use altrepodb_load::bounded::ReadLimits;
 use altrepodb_load::task::{clean_tasks, load_task, TaskCleanOptions, TaskLoadOptions};
 use altrepodb_load::Observer;
 use anyhow::Result;
@@ -112,6 +113,7 @@ pub fn load(args: &TaskLoadArgs) -> Result<i32> {
     opts.flush = args.flush_buffers;
     opts.file_provides = !args.no_file_provides;
     opts.dump_json = args.dumpjson.then(|| PathBuf::from("JSON"));
+    opts.limits = ReadLimits::from_env()?;
     runtime()?.block_on(async {
         let db = connect(&s.settings, true).await?;
         let bars: Arc<dyn Observer> = Arc::new(Bars::default());

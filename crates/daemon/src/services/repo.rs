@@ -10,6 +10,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use altrepodb_load::bounded::ReadLimits;
 use altrepodb_load::repo::{load_repo, RepoError, RepoLoadOptions};
 use altrepodb_load::NoObserver;
 use serde_json::{json, Value};
@@ -160,6 +161,7 @@ impl Job for RepoJob {
                 workers: job.threads,
                 force: false,
                 dry_run: false,
+                limits: ReadLimits::from_env().map_err(|e| JobError::permanent(e.to_string()))?,
             };
             match load_repo(&ctx.db, &opts, Arc::new(NoObserver)).await {
                 Ok(report) => Ok(JobOutcome {

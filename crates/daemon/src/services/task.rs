@@ -24,6 +24,7 @@ use altrepodb_db::rows_task::{
     TaskSubtaskProgressRow,
 };
 use altrepodb_db::Db;
+use altrepodb_load::bounded::ReadLimits;
 use altrepodb_load::task::{load_task, TaskError, TaskLoadOptions};
 use altrepodb_load::NoObserver;
 use base64::Engine as _;
@@ -116,6 +117,7 @@ impl TaskLoader for DirTaskLoader {
             let mut opts = TaskLoadOptions::new(&req.path);
             opts.workers = workers;
             opts.flush = true;
+            opts.limits = ReadLimits::from_env().map_err(|e| JobError::permanent(e.to_string()))?;
             match load_task(&db, &opts, Arc::new(NoObserver)).await {
                 Ok(r) => Ok(JobOutcome {
                     summary: r.summary(),

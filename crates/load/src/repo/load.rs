@@ -29,6 +29,7 @@ use thiserror::Error;
 use uuid::Uuid;
 
 use super::scan::{scan, FileDigests, Inventory, ScanError};
+use crate::bounded::ReadLimits;
 use crate::package::{read_package_file, PackageError, PackageRows};
 use crate::Observer;
 
@@ -54,6 +55,8 @@ pub struct RepoLoadOptions {
     pub force: bool,
     /// Read and count, write nothing.
     pub dry_run: bool,
+    /// Caps on lists and spec files read from the snapshot.
+    pub limits: ReadLimits,
 }
 
 /// What a load did (or, with `dry_run`, would do).
@@ -215,7 +218,8 @@ pub async fn load_repo(
 
     obs.phase("scan", 0);
     let path = opts.path.clone();
-    let inv = tokio::task::spawn_blocking(move || scan(&path))
+    let limits = opts.limits;
+    let inv = tokio::task::spawn_blocking(move || scan(&path, &limits))
         .await
         .map_err(|e| RepoError::Internal(e.to_string()))??;
     obs.finish_phase();
@@ -387,7 +391,7 @@ impl Loader<'_> {
                 }
                 None => todo.push(Todo {
                     name: name.clone(),
-                    path: inv.layout.srpm_path(name),
+                    path: inv.layout.srpm_path(name).map_err(ScanError::from)?,
                     digests: d.clone(),
                 }),
             }
@@ -413,7 +417,10 @@ impl Loader<'_> {
                 if let Some(h) = hash_of(&d) {
                     binary_hash.insert(name.clone(), h);
                 } else if queued.insert(name.clone()) {
-                    let path = inv.layout.rpm_path(&comp.arch, &comp.component, name);
+                    let path = inv
+                        .layout
+                        .rpm_path(&comp.arch, &comp.component, name)
+                        .map_err(ScanError::from)?;
                     if !path.is_file() {
                         return Err(RepoError::MissingPackage {
                             path,
@@ -450,6 +457,7 @@ impl Loader<'_> {
         let (tx, mut rx) =
             tokio::sync::mpsc::channel::<Result<Vec<(Todo, PackageRows)>, RepoError>>(1);
         let workers = self.opts.workers.max(1);
+        let limits = self.opts.limits;
         // Parsing runs on its own pool while the previous chunk is being inserted.
         let producer = std::thread::spawn(move || {
             let pool = match rayon::ThreadPoolBuilder::new().num_threads(workers).build() {
@@ -463,7 +471,7 @@ impl Loader<'_> {
                 let parsed: Result<Vec<(Todo, PackageRows)>, RepoError> = pool.install(|| {
                     chunk
                         .par_iter()
-                        .map(|t| Ok((t.clone(), read_package_file(&t.path)?)))
+                        .map(|t| Ok((t.clone(), read_package_file(&t.path, &limits)?)))
                         .collect()
                 });
                 let failed = parsed.is_err();

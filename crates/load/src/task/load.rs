@@ -39,7 +39,8 @@ use super::model::{LogRef, PackageRole, Task};
 use super::parse::parse_log;
 use super::read::read_task;
 use super::rows;
-use super::source::TaskDir;
+use super::source::{resolve_in, TaskDir};
+use crate::bounded::{read_file_capped, ReadLimits};
 use crate::package::{read_package_file, PackageError, PackageRows};
 use crate::Observer;
 
@@ -68,6 +69,8 @@ pub struct TaskLoadOptions {
     /// Run the original's global file-provides statement after the load (§5.6). A dry run
     /// counts only what the database already holds (the task's packages are not written).
     pub file_provides: bool,
+    /// Caps on task files, logs, lists and spec files.
+    pub limits: ReadLimits,
 }
 
 impl TaskLoadOptions {
@@ -81,6 +84,7 @@ impl TaskLoadOptions {
             flush: false,
             dump_json: None,
             file_provides: true,
+            limits: ReadLimits::default(),
         }
     }
 }
@@ -244,7 +248,8 @@ pub async fn load_task(
     );
     obs.phase("read task", 0);
     let path = opts.path.clone();
-    let task = blocking(move || read_task(&TaskDir::open(&path)?)).await?;
+    let limits = opts.limits;
+    let task = blocking(move || read_task(&TaskDir::open(&path)?.with_limits(limits))).await?;
     obs.finish_phase();
     let mut report = TaskLoadReport {
         task_id: task.state.task_id,
@@ -385,7 +390,7 @@ impl Loader<'_> {
                     paths
                         .par_iter()
                         .map(|(rel, role)| {
-                            let (pkg_hash, name) = read_identity(&root.join(rel))?;
+                            let (pkg_hash, name) = read_identity(&resolve_in(&root, rel)?)?;
                             obs.advance(1);
                             Ok(Header {
                                 rel: rel.clone(),
@@ -659,12 +664,14 @@ impl Loader<'_> {
         let todo: Vec<LogRef> = task.logs.clone();
         let pool = self.pool.clone();
         let root = root.to_owned();
+        let log_cap = self.opts.limits.log();
         let parsed: Vec<(LogRef, Vec<TaskLogRow>)> = blocking(move || {
             pool.install(|| {
                 todo.into_par_iter()
                     .map(|l| {
-                        let path = root.join(&l.path);
-                        let bytes = std::fs::read(&path).map_err(TaskError::io(&path))?;
+                        let path = resolve_in(&root, &l.path)?;
+                        let bytes =
+                            read_file_capped(&path, log_cap).map_err(TaskError::io(&path))?;
                         let mtime = std::fs::metadata(&path)
                             .and_then(|m| m.modified())
                             .map_err(TaskError::io(&path))?
@@ -802,12 +809,14 @@ impl Loader<'_> {
             let pool = self.pool.clone();
             let root = task.path.clone();
             let digests = task.digests.clone();
+            let limits = self.opts.limits;
             let parsed: Vec<Parsed> = blocking(move || {
                 pool.install(|| {
                     chunk
                         .par_iter()
                         .map(|(h, src)| {
-                            parse_package(&root, h, *src, digests.get(file_name(&h.rel)))
+                            let stated = digests.get(file_name(&h.rel));
+                            parse_package(&root, h, *src, stated, &limits)
                         })
                         .collect::<Result<Vec<_>>>()
                 })
@@ -983,9 +992,10 @@ fn parse_package(
     h: &Header,
     src: u64,
     stated: Option<&super::model::StatedDigests>,
+    limits: &ReadLimits,
 ) -> Result<Parsed> {
-    let path = root.join(&h.rel);
-    let mut rows = read_package_file(&path)?;
+    let path = resolve_in(root, &h.rel)?;
+    let mut rows = read_package_file(&path, limits)?;
     if rows.package.pkg_sourcepackage == 0 {
         rows.set_srcrpm_hash(src);
     }
