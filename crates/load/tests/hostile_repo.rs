@@ -271,32 +271,37 @@ fn lists_and_files_over_their_caps_are_refused() {
     let root = d.path();
     snapshot(root);
     let list = root.join("x86_64/base/pkglist.classic.xz");
-    let size = unxz(&list).len() as u64;
-    // At the limit it loads; one byte less is refused, naming the file, the limit and the knob.
-    let exact = ReadLimits {
-        list_bytes: size,
-        ..ReadLimits::default()
-    };
-    let biggest = [
-        "noarch/base/pkglist.classic.xz",
-        "noarch/base/srclist.classic.xz",
-    ]
-    .iter()
-    .map(|r| unxz(&root.join(r)).len() as u64)
-    .max()
-    .unwrap();
-    if biggest <= size {
-        scan(root, &exact).expect("every list fits");
+    // The largest list (header lists and hash lists) decides: at its size the scan passes,
+    // one byte less is refused, naming the file, the limit and the knob.
+    let layout = read_layout(root).unwrap();
+    let mut lists: Vec<PathBuf> = layout.lists.iter().map(|l| l.path.clone()).collect();
+    for e in fs::read_dir(root.join("files/list")).unwrap() {
+        let p = e.unwrap().path();
+        if p.to_string_lossy().ends_with(".hash.xz") {
+            lists.push(p);
+        }
     }
-    let small = ReadLimits {
-        list_bytes: 1000,
+    let (largest, path) = lists
+        .iter()
+        .map(|p| (unxz(p).len() as u64, p.clone()))
+        .max()
+        .unwrap();
+    let at = ReadLimits {
+        list_bytes: largest,
         ..ReadLimits::default()
     };
-    let e = scan_err(root, &small);
+    scan(root, &at).expect("every list fits");
+    let below = ReadLimits {
+        list_bytes: largest - 1,
+        ..ReadLimits::default()
+    };
+    let e = scan_err(root, &below);
     assert!(
-        e.contains("list.classic.xz")
-            && e.contains("decompressed list is larger than the limit of 1000 bytes")
-            && e.contains("ALTREPODB_MAX_LIST_BYTES"),
+        e.contains(&path.display().to_string())
+            && e.contains(&format!(
+                "decompressed list is larger than the limit of {} bytes (set ALTREPODB_MAX_LIST_BYTES to change it)",
+                largest - 1
+            )),
         "{e}"
     );
     // Hash lists are streamed line by line; a line has at most 4 KiB.
@@ -353,12 +358,14 @@ async fn the_loader_refuses_packages_outside_and_loads_through_links_inside() {
     let outside = tempfile::tempdir().unwrap();
     let root = d.path();
     let m = snapshot(root);
-    // RPMS.classic pointing at a copy outside the snapshot: the first binary is refused.
+    // RPMS.classic (a directory of links into files/x86_64/RPMS) replaced by a link to a
+    // copy outside the snapshot: the first binary is refused.
     let classic = root.join("x86_64/RPMS.classic");
-    fs::remove_file(&classic).unwrap();
+    let saved = root.join("x86_64/RPMS.classic.saved");
+    fs::rename(&classic, &saved).unwrap();
     let copy = outside.path().join("RPMS");
     fs::create_dir(&copy).unwrap();
-    for e in fs::read_dir(root.join("files/x86_64/RPMS")).unwrap() {
+    for e in fs::read_dir(&saved).unwrap() {
         let e = e.unwrap();
         fs::copy(e.path(), copy.join(e.file_name())).unwrap();
     }
@@ -373,9 +380,10 @@ async fn the_loader_refuses_packages_outside_and_loads_through_links_inside() {
         "{err}"
     );
     assert_eq!(t.count("SELECT count() FROM PackageSetName").await, 0);
-    // Through a linked root, with the girar-style relative link restored, everything loads.
+    // Restored (its entries are relative links into files/, as girar makes them) and read
+    // through a linked root, everything loads.
     fs::remove_file(&classic).unwrap();
-    symlink("../files/x86_64/RPMS", &classic).unwrap();
+    fs::rename(&saved, &classic).unwrap();
     let links = tempfile::tempdir().unwrap();
     let latest = links.path().join("latest");
     symlink(root, &latest).unwrap();

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use altrepodb_load::bounded::ReadLimits;
-use altrepodb_load::package::read_package_file;
+use altrepodb_load::package::{read_package_file, PackageError};
 use altrepodb_rpm::writer::PackageBuilder;
 
 fn source_rpms(dir: &Path, out: &mut Vec<PathBuf>) {
@@ -20,29 +20,39 @@ fn source_rpms(dir: &Path, out: &mut Vec<PathBuf>) {
     }
 }
 
-/// The first archive member named `*.spec` (or `spec`) and its content, by rpm2cpio and cpio.
-fn first_spec_by_cpio(rpm: &Path) -> Option<(String, Vec<u8>)> {
-    let sh = |script: &str| {
-        let out = Command::new("sh")
-            .arg("-c")
-            .arg(script)
-            .arg("sh")
-            .arg(rpm)
+/// The first archive member named `*.spec` (or `spec`) and its content, by rpm2cpio and
+/// cpio; `Err` when Debian's rpm2cpio cannot read the package (rpm 6 stripped archives).
+fn first_spec_by_cpio(rpm: &Path) -> Result<Option<(String, Vec<u8>)>, String> {
+    let archive = Command::new("rpm2cpio").arg(rpm).output().unwrap();
+    if !archive.status.success() || archive.stdout.is_empty() {
+        return Err(String::from_utf8_lossy(&archive.stderr).into_owned());
+    }
+    let cpio = |args: &[&str]| {
+        let mut child = Command::new("cpio")
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
             .stderr(Stdio::null())
-            .output()
+            .spawn()
             .unwrap();
+        let mut stdin = child.stdin.take().unwrap();
+        let data = archive.stdout.clone();
+        let feed = std::thread::spawn(move || {
+            let _ = std::io::Write::write_all(&mut stdin, &data);
+        });
+        let out = child.wait_with_output().unwrap();
+        feed.join().unwrap();
         out.stdout
     };
-    let list = String::from_utf8(sh("rpm2cpio \"$1\" | cpio -t --quiet")).unwrap();
-    let name = list
+    let list = String::from_utf8(cpio(&["-t", "--quiet"])).unwrap();
+    let Some(name) = list
         .lines()
-        .find(|n| n.ends_with(".spec") || n.trim_start_matches("./") == "spec")?
-        .to_owned();
-    let content = sh(&format!(
-        "rpm2cpio \"$1\" | cpio -i --quiet --to-stdout '{}'",
-        name.replace('\'', "'\\''")
-    ));
-    Some((name, content))
+        .find(|n| n.ends_with(".spec") || n.trim_start_matches("./") == "spec")
+    else {
+        return Ok(None);
+    };
+    let content = cpio(&["-i", "--quiet", "--to-stdout", name]);
+    Ok(Some((name.to_owned(), content)))
 }
 
 #[test]
@@ -54,10 +64,17 @@ fn specs_of_corpus_source_packages_match_cpio() {
     source_rpms(&dir, &mut rpms);
     rpms.sort();
     assert!(rpms.len() >= 5, "corpus source packages: {rpms:?}");
-    let mut with_spec = 0;
+    let (mut with_spec, mut compared) = (0, 0);
     for rpm in &rpms {
-        let rows = read_package_file(rpm, &ReadLimits::default()).unwrap_or_else(|e| panic!("{e}"));
-        let want = first_spec_by_cpio(rpm);
+        let rows = match read_package_file(rpm, &ReadLimits::default()) {
+            Ok(rows) => rows,
+            // Headers the loader refuses (truncated files, pre-2001 build times) have no rows.
+            Err(e @ PackageError::Rpm { .. }) => {
+                println!("{e}: not a loadable package, skipped");
+                continue;
+            }
+            Err(e) => panic!("{e}"),
+        };
         let got = rows.specfile.as_ref().map(|s| {
             use base64::Engine as _;
             let content = base64::engine::general_purpose::STANDARD
@@ -65,9 +82,28 @@ fn specs_of_corpus_source_packages_match_cpio() {
                 .unwrap();
             (s.specfile_name.clone(), content)
         });
-        assert_eq!(got, want, "{}", rpm.display());
         with_spec += usize::from(got.is_some());
+        match first_spec_by_cpio(rpm) {
+            Ok(want) => {
+                let show =
+                    |v: &Option<(String, Vec<u8>)>| v.as_ref().map(|(n, c)| (n.clone(), c.len()));
+                assert!(
+                    got == want,
+                    "{}: {:?} vs cpio {:?}",
+                    rpm.display(),
+                    show(&got),
+                    show(&want)
+                );
+                compared += 1;
+            }
+            Err(why) => println!(
+                "{}: rpm2cpio cannot read it ({}), not compared",
+                rpm.display(),
+                why.trim()
+            ),
+        }
     }
+    assert!(compared >= 5, "{compared} of {} compared", rpms.len());
     assert!(with_spec >= 4, "{with_spec} of {} have a spec", rpms.len());
 }
 
