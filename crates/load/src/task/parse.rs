@@ -146,7 +146,8 @@ pub fn parse_plan_file(text: &str, kind: PlanFile) -> Parsed<Vec<PlanEntry>> {
             },
         };
         base_name(&e.file).map_err(|b| Located::line(n, b.to_string()))?;
-        if matches!(kind, PlanFile::AddSrc | PlanFile::AddBin) {
+        // An empty path names nothing (the package then comes from build/ or fails there).
+        if !e.path.is_empty() {
             relative_path(&e.path).map_err(|b| Located::line(n, b.to_string()))?;
         }
         out.push(e);
