@@ -237,7 +237,7 @@ pub fn read_file_capped(path: &Path, cap: Cap) -> io::Result<Vec<u8>> {
 /// A streaming xz decoder over the file at `path` (decoder memory bounded by
 /// [`XZ_MEMLIMIT`]), whose output is capped by `cap`.
 pub fn xz_file(path: &Path, cap: Cap) -> io::Result<CappedReader<Box<dyn Read + Send>>> {
-    Ok(xz_reader(BufReader::new(File::open(path)?), cap)?)
+    xz_reader(BufReader::new(File::open(path)?), cap)
 }
 
 /// [`xz_file`] over any reader of compressed bytes.
