@@ -12,6 +12,7 @@
 #![deny(missing_docs)]
 
 pub mod client;
+pub mod cluster;
 pub mod embedded;
 pub mod engine_python;
 pub mod error;

@@ -239,7 +239,7 @@ async fn applied_files(db: &Db) -> Result<Vec<AppliedFile>, DbError> {
         .map_err(|e| db.classify(&e, "reading the schema version"))
 }
 
-async fn record_migrations(db: &Db) -> Result<usize, DbError> {
+pub(crate) async fn record_migrations(db: &Db) -> Result<usize, DbError> {
     let applied: BTreeSet<(String, String)> = applied_files(db)
         .await?
         .into_iter()
@@ -293,7 +293,7 @@ pub fn license_aliases() -> Result<Vec<(String, String)>, serde_json::Error> {
     Ok(parsed.into_iter().map(|a| (a.alias, a.spdx_id)).collect())
 }
 
-async fn seed_license_aliases(db: &Db) -> Result<usize, DbError> {
+pub(crate) async fn seed_license_aliases(db: &Db) -> Result<usize, DbError> {
     let wanted = license_aliases().map_err(|e| DbError::Query {
         context: "reading the vendored license_aliases.json".into(),
         code: None,
