@@ -28,6 +28,7 @@ pub const ALIASES: &[&str] = &[
     "repodb_amqpfire",
     "altrepod",
     "uploaderd",
+    "altrepobot",
 ];
 
 /// Database options shared by the original loaders (`-p` is the port; its help said "password").
@@ -321,6 +322,10 @@ pub fn run(name: &str, args: Vec<OsString>) -> Option<i32> {
         "altrepod" | "uploaderd" => {
             let a = DaemonArgs::try_parse_from(&args).unwrap_or_else(|e| e.exit());
             return done(crate::cmd::daemon::run(&a));
+        }
+        "altrepobot" => {
+            let a = crate::cmd::bot::BotArgs::try_parse_from(&args).unwrap_or_else(|e| e.exit());
+            return done(crate::cmd::bot::run(&a));
         }
         "repodb_amqpfire" => {
             let a = AmqpfireArgs::try_parse_from(&args).unwrap_or_else(|e| e.exit());

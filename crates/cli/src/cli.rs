@@ -46,6 +46,14 @@ pub enum Command {
     Daemon(crate::cmd::daemon::DaemonArgs),
     /// Publish a trigger message to a daemon service (the original `repodb_amqpfire`).
     Amqpfire(crate::cmd::amqpfire::AmqpfireArgs),
+    /// Post the notifier's messages to a Telegram chat (the original `altrepobot`).
+    Bot(crate::cmd::bot::BotArgs),
+    /// Shell completions and man pages from this command line's definition.
+    Generate {
+        /// The `generate` action.
+        #[command(subcommand)]
+        action: crate::cmd::generate::GenerateAction,
+    },
     /// Inspect RPM files.
     Rpm {
         /// The `rpm` action.
@@ -66,11 +74,11 @@ pub enum Command {
 #[derive(Debug, Subcommand)]
 pub enum DbAction {
     /// Create the database and every schema object (idempotent), and seed LicenseAliases.
-    Init(CommonArgs),
+    Init(crate::cmd::cluster::DbInitArgs),
     /// Show the schema version and object counts.
     Status(CommonArgs),
     /// Compare the live database with the expected schema; exit 1 on any difference.
-    Check(CommonArgs),
+    Check(crate::cmd::cluster::DbCheckArgs),
     /// Print the live schema as a manifest (what `db check` compares against).
     #[command(hide = true)]
     Manifest(CommonArgs),

@@ -76,9 +76,9 @@ pub(crate) fn report(err: &anyhow::Error) -> i32 {
 fn run(cli: Cli) -> anyhow::Result<i32> {
     match cli.command {
         Command::Db { action } => match action {
-            DbAction::Init(c) => cmd::db::init(&c),
+            DbAction::Init(a) => cmd::cluster::init(&a),
             DbAction::Status(c) => cmd::db::status(&c),
-            DbAction::Check(c) => cmd::db::check(&c),
+            DbAction::Check(a) => cmd::cluster::check(&a),
             DbAction::Manifest(c) => cmd::db::manifest(&c),
         },
         Command::Sql(a) => cmd::sql::run(&a),
@@ -92,6 +92,8 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
         },
         Command::Daemon(a) => cmd::daemon::run(&a),
         Command::Amqpfire(a) => cmd::amqpfire::run(&a),
+        Command::Bot(a) => cmd::bot::run(&a),
+        Command::Generate { action } => cmd::generate::run(&action),
         Command::Rpm { action } => match action {
             RpmAction::Show(a) => rpm_show::run(&a),
         },
