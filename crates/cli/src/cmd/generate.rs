@@ -37,7 +37,10 @@ pub fn run(action: &GenerateAction) -> Result<i32> {
     match action {
         GenerateAction::Completions(a) => {
             let mut cmd = Cli::command();
-            clap_complete::generate(a.shell, &mut cmd, "altrepodb", &mut std::io::stdout());
+            // Into a buffer first: clap_complete panics on a write error (`| head`).
+            let mut buf = Vec::new();
+            clap_complete::generate(a.shell, &mut cmd, "altrepodb", &mut buf);
+            std::io::Write::write_all(&mut std::io::stdout().lock(), &buf)?;
             Ok(0)
         }
         GenerateAction::Man(a) => {
@@ -54,7 +57,9 @@ pub fn man_pages(dir: &Path) -> Result<usize> {
     fn walk(cmd: &clap::Command, name: &str, dir: &Path, n: &mut usize) -> Result<()> {
         // clap names are `&'static str` without its `string` feature; a few short names
         // leaked once in a run-once command are cheaper than that feature.
-        let page = cmd.clone().name(&*Box::leak(name.to_owned().into_boxed_str()));
+        let page = cmd
+            .clone()
+            .name(&*Box::leak(name.to_owned().into_boxed_str()));
         let path = dir.join(format!("{name}.1"));
         let mut out = Vec::new();
         clap_mangen::Man::new(page).render(&mut out)?;
