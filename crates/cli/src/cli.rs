@@ -79,6 +79,9 @@ pub enum DbAction {
     Status(CommonArgs),
     /// Compare the live database with the expected schema; exit 1 on any difference.
     Check(crate::cmd::cluster::DbCheckArgs),
+    /// List every table and view: which loader writes it (row type, insert target) and which
+    /// views read it (no database needed).
+    Tables,
     /// Print the live schema as a manifest (what `db check` compares against).
     #[command(hide = true)]
     Manifest(CommonArgs),

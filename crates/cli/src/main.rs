@@ -79,6 +79,7 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
             DbAction::Init(a) => cmd::cluster::init(&a),
             DbAction::Status(c) => cmd::db::status(&c),
             DbAction::Check(a) => cmd::cluster::check(&a),
+            DbAction::Tables => cmd::db::tables(),
             DbAction::Manifest(c) => cmd::db::manifest(&c),
         },
         Command::Sql(a) => cmd::sql::run(&a),

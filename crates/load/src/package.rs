@@ -12,9 +12,7 @@ use std::fs::File;
 use std::io::{self, BufReader, Read};
 use std::path::{Path, PathBuf};
 
-use altrepodb_db::rows::{
-    fixed, ChangelogRow, DependRow, DependType, FileClass, FileRow, PackageRow, SpecfileRow,
-};
+use altrepodb_db::rows::{fixed, ChangelogRow, DependsRow, FilesRow, PackagesRow, SpecfilesRow};
 use altrepodb_rpm::cpio::CpioError;
 use altrepodb_rpm::meta::{self, DepKind, PackageMeta};
 use altrepodb_rpm::payload::{
@@ -66,15 +64,15 @@ pub struct PackageRows {
     /// SOURCERPM as in the header (the source package's file name; empty for sources).
     pub header_sourcerpm: String,
     /// The `Packages` row.
-    pub package: PackageRow,
+    pub package: PackagesRow,
     /// `Files_insert` rows.
-    pub files: Vec<FileRow>,
+    pub files: Vec<FilesRow>,
     /// `Depends` rows: requires, conflicts, obsoletes, provides.
-    pub depends: Vec<DependRow>,
+    pub depends: Vec<DependsRow>,
     /// Distinct `(hash, text)` changelog pairs.
     pub changelog: Vec<ChangelogRow>,
     /// The spec file of a source package.
-    pub specfile: Option<SpecfileRow>,
+    pub specfile: Option<SpecfilesRow>,
 }
 
 impl PackageRows {
@@ -247,7 +245,7 @@ fn rows_from_package(
             chlog_text: c.text.clone(),
         })
         .collect();
-    let specfile = spec.map(|s| SpecfileRow {
+    let specfile = spec.map(|s| SpecfilesRow {
         pkg_hash,
         pkg_name: meta.name.clone(),
         pkg_epoch: meta.epoch_or_zero(),
@@ -278,9 +276,9 @@ pub fn package_row(
     h: &Header<'_>,
     m: &PackageMeta,
     pkg_hash: u64,
-) -> Result<PackageRow, altrepodb_rpm::Error> {
+) -> Result<PackagesRow, altrepodb_rpm::Error> {
     let owned = |v: &[String]| v.to_vec();
-    Ok(PackageRow {
+    Ok(PackagesRow {
         pkg_hash,
         pkg_cs: fixed(&m.sha1header),
         pkg_packager: m.packager.clone(),
@@ -344,24 +342,17 @@ pub fn package_row(
     })
 }
 
-fn file_class(c: meta::FileClass) -> FileClass {
-    match c.stored() {
-        meta::FileClass::Directory => FileClass::Directory,
-        meta::FileClass::Symlink => FileClass::Symlink,
-        meta::FileClass::Socket => FileClass::Socket,
-        meta::FileClass::Block => FileClass::Block,
-        meta::FileClass::Char => FileClass::Char,
-        meta::FileClass::Fifo => FileClass::Fifo,
-        // `stored()` never gives Unknown.
-        meta::FileClass::File | meta::FileClass::Unknown => FileClass::File,
-    }
+/// The class stored for a file ([`meta::FileClass::stored`]: a class string that is no
+/// file-type word, e.g. "ELF 64-bit …", describes a regular file).
+fn file_class(c: meta::FileClass) -> meta::FileClass {
+    c.stored()
 }
 
 /// `Files_insert` rows, in header order.
-pub fn file_rows(h: &Header<'_>, pkg_hash: u64) -> Result<Vec<FileRow>, altrepodb_rpm::Error> {
+pub fn file_rows(h: &Header<'_>, pkg_hash: u64) -> Result<Vec<FilesRow>, altrepodb_rpm::Error> {
     Ok(meta::files(h)?
         .into_iter()
-        .map(|f| FileRow {
+        .map(|f| FilesRow {
             pkg_hash,
             file_name: f.name,
             file_linkto: f.linkto,
@@ -388,22 +379,20 @@ pub fn file_rows(h: &Header<'_>, pkg_hash: u64) -> Result<Vec<FileRow>, altrepod
 }
 
 /// `Depends` rows: requires, conflicts, obsoletes, provides (the original's insert order).
-pub fn depend_rows(h: &Header<'_>, pkg_hash: u64) -> Result<Vec<DependRow>, altrepodb_rpm::Error> {
+pub fn depend_rows(h: &Header<'_>, pkg_hash: u64) -> Result<Vec<DependsRow>, altrepodb_rpm::Error> {
     let mut out = Vec::new();
     for kind in DepKind::ALL {
-        let dp_type = match kind {
-            DepKind::Require => DependType::Require,
-            DepKind::Conflict => DependType::Conflict,
-            DepKind::Obsolete => DependType::Obsolete,
-            DepKind::Provide => DependType::Provide,
-        };
-        out.extend(meta::dependencies(h, kind)?.into_iter().map(|d| DependRow {
-            pkg_hash,
-            dp_name: d.name,
-            dp_version: d.version,
-            dp_flag: d.flags,
-            dp_type,
-        }));
+        out.extend(
+            meta::dependencies(h, kind)?
+                .into_iter()
+                .map(|d| DependsRow {
+                    pkg_hash,
+                    dp_name: d.name,
+                    dp_version: d.version,
+                    dp_flag: d.flags,
+                    dp_type: kind,
+                }),
+        );
     }
     Ok(out)
 }

@@ -140,9 +140,10 @@ pub fn changelog(h: &Header<'_>) -> Result<Vec<ChangelogEntry>> {
 }
 
 /// File type as stored in `Files.file_class`, from the FILECLASS string.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub enum FileClass {
     /// Regular file (also an empty class string).
+    #[default]
     File = 0,
     /// Directory.
     Directory = 1,
@@ -329,9 +330,10 @@ pub fn files(h: &Header<'_>) -> Result<Vec<FileEntry>> {
 }
 
 /// Dependency kind, with the `Depends.dp_type` Enum8 values.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub enum DepKind {
     /// REQUIRENAME / REQUIREVERSION / REQUIREFLAGS.
+    #[default]
     Require = 1,
     /// CONFLICTNAME / …
     Conflict = 2,

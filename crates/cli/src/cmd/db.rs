@@ -1,4 +1,4 @@
-//! `altrepodb db init|status|check|manifest`.
+//! `altrepodb db init|status|check|tables|manifest`.
 
 use std::io::Write;
 use std::time::Instant;
@@ -37,6 +37,12 @@ pub fn init(common: &CommonArgs) -> Result<i32> {
         );
         Ok(0)
     })
+}
+
+/// `db tables`: the table registry, `table [engine] → written by; read by views`.
+pub fn tables() -> Result<i32> {
+    print!("{}", altrepodb_db::registry::render());
+    Ok(0)
 }
 
 /// `db status`: version, pending files, object counts.

@@ -18,8 +18,8 @@ use std::time::{Duration, Instant};
 
 use altrepodb_db::inserter::BatchInserter;
 use altrepodb_db::rows::{
-    table, ChangelogRow, DependRow, FileRow, Fixed64, PackageHashRow, PackageRow,
-    PackageSetNameRow, PackageSetRow, SpecfileRow,
+    table, ChangelogRow, DependsRow, FilesRow, Fixed64, PackageHashRow, PackageSetNameRow,
+    PackageSetRow, PackagesRow, SpecfilesRow,
 };
 use altrepodb_db::{Db, DbError};
 use clickhouse::Row;
@@ -184,11 +184,11 @@ struct Todo {
 
 /// Per-table inserters for package rows.
 struct Sinks {
-    packages: BatchInserter<PackageRow>,
-    files: BatchInserter<FileRow>,
-    depends: BatchInserter<DependRow>,
+    packages: BatchInserter<PackagesRow>,
+    files: BatchInserter<FilesRow>,
+    depends: BatchInserter<DependsRow>,
     changelog: BatchInserter<ChangelogRow>,
-    specfiles: BatchInserter<SpecfileRow>,
+    specfiles: BatchInserter<SpecfilesRow>,
     hashes: BatchInserter<PackageHashRow>,
 }
 

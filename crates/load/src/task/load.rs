@@ -24,9 +24,9 @@ use std::time::{Duration, Instant};
 
 use altrepodb_db::inserter::BatchInserter;
 use altrepodb_db::rows::{
-    table, ChangelogRow, DependRow, FileRow, Fixed64, PackageHashRow, PackageRow, SpecfileRow,
+    table, ChangelogRow, DependsRow, FilesRow, Fixed64, PackageHashRow, PackagesRow, SpecfilesRow,
 };
-use altrepodb_db::rows_task::{self, TaskApprovalRow, TaskLogRow, TaskStateRow};
+use altrepodb_db::rows_task::{self, TaskApprovalsRow, TaskLogsRow, TaskStatesRow};
 use altrepodb_db::Db;
 use altrepodb_rpm::{DigestAlgo, Package, Tag};
 use clickhouse::{Row, RowOwned, RowRead, RowWrite};
@@ -420,7 +420,7 @@ impl Loader<'_> {
         let plan_keys: Vec<u64> = task.plan.hashes.values().copied().collect();
         let survey = self.survey(task.state.changed, &plan_keys).await?;
         let subtasks = rows::subtask_rows(&task);
-        let have: Vec<rows_task::SubtaskRow> = self
+        let have: Vec<rows_task::TasksRow> = self
             .fetch_if(
                 survey.tasks,
                 self.db
@@ -449,7 +449,7 @@ impl Loader<'_> {
             .collect();
         self.insert(rows_task::table::TASK_CHROOTS, "TaskChroots", chroots)
             .await?;
-        let have: Vec<rows_task::TaskIterationRow> = self
+        let have: Vec<rows_task::TaskIterationsRow> = self
             .fetch_if(
                 survey.iterations,
                 self.db
@@ -470,7 +470,7 @@ impl Loader<'_> {
 
         let (plan_pkgs, plan_hashes) = rows::plan_rows(&task);
         if !plan_keys.is_empty() {
-            let have: Vec<rows_task::TaskPlanPackageRow> = self
+            let have: Vec<rows_task::TaskPlanPackagesRow> = self
                 .fetch_if(
                     survey.plan,
                     self.db
@@ -561,8 +561,8 @@ impl Loader<'_> {
     }
 
     /// True when an identical `TaskStates` row exists.
-    async fn state_loaded(&self, row: &TaskStateRow) -> Result<bool> {
-        let have: Vec<TaskStateRow> = self
+    async fn state_loaded(&self, row: &TaskStatesRow) -> Result<bool> {
+        let have: Vec<TaskStatesRow> = self
             .fetch(
                 self.db
                     .client()
@@ -590,7 +590,7 @@ impl Loader<'_> {
     /// Approvals on the file system reconciled with the database (§6.6).
     async fn write_approvals(&mut self, task: &Task, in_db: bool) -> Result<()> {
         let fs = rows::approval_rows(task);
-        let all: Vec<TaskApprovalRow> = self
+        let all: Vec<TaskApprovalsRow> = self
             .fetch_if(
                 u64::from(in_db),
                 self.db
@@ -601,7 +601,7 @@ impl Loader<'_> {
             )
             .await?;
         // Latest per (subtask, name, type): the last in (ts, date) order.
-        let mut latest: Vec<TaskApprovalRow> = Vec::new();
+        let mut latest: Vec<TaskApprovalsRow> = Vec::new();
         for r in all {
             match latest.iter_mut().find(|l| {
                 l.subtask_id == r.subtask_id
@@ -621,7 +621,7 @@ impl Loader<'_> {
     /// `(message, line, hash, ts)`. Looked up through the sorting key
     /// `(tlog_message, tlog_line, tlog_hash)`, so no table scan is needed; a line stored with
     /// another time stamp (the log was rewritten) is not in the answer.
-    async fn present_lines(&self, keys: &[&TaskLogRow]) -> Result<HashSet<LogLine>> {
+    async fn present_lines(&self, keys: &[&TaskLogsRow]) -> Result<HashSet<LogLine>> {
         #[derive(Deserialize, Row)]
         struct LineRow {
             m: String,
@@ -660,12 +660,12 @@ impl Loader<'_> {
     /// rewritten, written whole. A rewritten log (a build log's stamps are offsets from the
     /// file's mtime, which moves whenever girar appends to it) is written again like the
     /// original does, so the ReplacingMergeTree keeps the latest stamp of every line.
-    async fn log_rows(&self, task: &Task, root: &Path) -> Result<Vec<TaskLogRow>> {
+    async fn log_rows(&self, task: &Task, root: &Path) -> Result<Vec<TaskLogsRow>> {
         let todo: Vec<LogRef> = task.logs.clone();
         let pool = self.pool.clone();
         let root = root.to_owned();
         let log_cap = self.opts.limits.log();
-        let parsed: Vec<(LogRef, Vec<TaskLogRow>)> = blocking(move || {
+        let parsed: Vec<(LogRef, Vec<TaskLogsRow>)> = blocking(move || {
             pool.install(|| {
                 todo.into_par_iter()
                     .map(|l| {
@@ -681,7 +681,7 @@ impl Loader<'_> {
                         let lines = parse_log(l.kind, &bytes, mtime).map_err(|e| e.at(&path))?;
                         let rows = lines
                             .into_iter()
-                            .map(|x| TaskLogRow {
+                            .map(|x| TaskLogsRow {
                                 tlog_hash: l.hash,
                                 tlog_line: x.line,
                                 tlog_ts: x.ts,
@@ -694,7 +694,7 @@ impl Loader<'_> {
             })
         })
         .await?;
-        let probe: Vec<&TaskLogRow> = parsed
+        let probe: Vec<&TaskLogsRow> = parsed
             .iter()
             .flat_map(|(_, rows)| rows.first().into_iter().chain(rows.last()))
             .collect();
@@ -866,10 +866,10 @@ impl Loader<'_> {
         let have_chlog = self
             .hashes("SELECT DISTINCT chlog_hash AS h FROM Changelog_buffer WHERE chlog_hash IN {h:Array(UInt64)}", &chlog, "checking Changelog")
             .await?;
-        let mut packages: Vec<PackageRow> = Vec::new();
-        let mut files: Vec<FileRow> = Vec::new();
-        let mut depends: Vec<DependRow> = Vec::new();
-        let mut specs: Vec<SpecfileRow> = Vec::new();
+        let mut packages: Vec<PackagesRow> = Vec::new();
+        let mut files: Vec<FilesRow> = Vec::new();
+        let mut depends: Vec<DependsRow> = Vec::new();
+        let mut specs: Vec<SpecfilesRow> = Vec::new();
         let mut changelog: Vec<ChangelogRow> = Vec::new();
         let mut hash_rows: Vec<PackageHashRow> = Vec::new();
         for p in chunk {
@@ -957,7 +957,7 @@ impl Loader<'_> {
 /// A stored log line: `(message, line, hash, ts)`.
 type LogLine = (String, u32, u64, u32);
 
-fn log_line(r: &TaskLogRow) -> LogLine {
+fn log_line(r: &TaskLogsRow) -> LogLine {
     (r.tlog_message.clone(), r.tlog_line, r.tlog_hash, r.tlog_ts)
 }
 
