@@ -81,6 +81,7 @@ fn repo_opts(pkgset: &str, path: &Path, date: &str, force: bool) -> RepoLoadOpti
         workers: 2,
         force,
         dry_run: false,
+        limits: Default::default(),
     }
 }
 

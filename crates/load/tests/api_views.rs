@@ -6,6 +6,7 @@
 //! Each query is the first query of a server process of its own: the engine plans joins
 //! differently before it has seen a query (issue 11 §3: `last_packages_with_source` failed
 //! with "Not found column __table3.pkg_hash" only then).
+#![allow(clippy::type_complexity)] // expected rows as nested tuples, read next to the SQL
 
 mod common;
 #[path = "api_views/fixture.rs"]

@@ -72,6 +72,13 @@ impl Server {
         settings.host = Some("127.0.0.1".into());
         settings.port = Some(port);
         settings.dbname = "repodb".into();
+        // The server's password lives in its home, so it holds across restarts.
+        settings.password = self
+            .server
+            .as_ref()
+            .expect("running")
+            .password()
+            .to_owned();
         Db::connect(&settings, &self.opts, false)
             .await
             .expect("connect")
@@ -168,6 +175,7 @@ async fn load_everything(db: &Db, inp: &Inputs) {
         workers: 2,
         force: false,
         dry_run: false,
+        limits: Default::default(),
     };
     load_repo(db, &opts, Arc::new(NoObserver))
         .await
@@ -609,10 +617,10 @@ where
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn recheck_finds_exactly_the_stored_rows() {
     use rows::{
-        table, ChangelogRow, DependRow, DependType, FileRow, PackageHashRow, PackageRow,
-        PackageSetNameRow, PackageSetRow, SpecfileRow,
+        table, ChangelogRow, DepKind, DependsRow, FilesRow, PackageHashRow, PackageSetNameRow,
+        PackageSetRow, PackagesRow, SpecfilesRow,
     };
-    use rows_task::{SubtaskRow, TaskChrootRow, TaskIterationRow, TaskLogRow, TaskStateRow};
+    use rows_task::{TaskChrootsRow, TaskIterationsRow, TaskLogsRow, TaskStatesRow, TasksRow};
     let server = Server::start().await;
     let db = server.connect(server.port()).await;
     schema::init(&db).await.expect("db init");
@@ -620,7 +628,7 @@ async fn recheck_finds_exactly_the_stored_rows() {
 
     let pkgs = four(&|i| 10 + i)
         .into_iter()
-        .map(|h| PackageRow {
+        .map(|h| PackagesRow {
             pkg_hash: h,
             ..Default::default()
         })
@@ -636,7 +644,7 @@ async fn recheck_finds_exactly_the_stored_rows() {
         .collect();
     recheck_half(&db, table::PACKAGE_HASH, hashes).await;
     let files = (0..4)
-        .map(|i| FileRow {
+        .map(|i| FilesRow {
             pkg_hash: 30,
             file_name: format!("/usr/share/doc/x/{i}"),
             ..Default::default()
@@ -652,13 +660,13 @@ async fn recheck_finds_exactly_the_stored_rows() {
         .collect();
     recheck_half(&db, table::CHANGELOG, chlog).await;
     let deps = [
-        ("a", DependType::Require),
-        ("a", DependType::Provide),
-        ("b", DependType::Require),
-        ("a", DependType::Conflict),
+        ("a", DepKind::Require),
+        ("a", DepKind::Provide),
+        ("b", DepKind::Require),
+        ("a", DepKind::Conflict),
     ]
     .iter()
-    .map(|(n, t)| DependRow {
+    .map(|(n, t)| DependsRow {
         pkg_hash: 50,
         dp_name: (*n).into(),
         dp_type: *t,
@@ -668,7 +676,7 @@ async fn recheck_finds_exactly_the_stored_rows() {
     recheck_half(&db, table::DEPENDS, deps).await;
     let specs = four(&|i| 60 + i)
         .into_iter()
-        .map(|h| SpecfileRow {
+        .map(|h| SpecfilesRow {
             pkg_hash: h,
             specfile_content_base64: "TmFtZTogeAo=".into(),
             ..Default::default()
@@ -693,7 +701,7 @@ async fn recheck_finds_exactly_the_stored_rows() {
         .collect();
     recheck_half(&db, table::PACKAGE_SET_NAME, names).await;
     let subtasks = (0..4)
-        .map(|i| SubtaskRow {
+        .map(|i| TasksRow {
             task_id: 80,
             subtask_id: 100 + i,
             task_changed: 1_700_000_000,
@@ -703,7 +711,7 @@ async fn recheck_finds_exactly_the_stored_rows() {
     recheck_half(&db, rows_task::table::TASKS, subtasks).await;
     let iterations = ["x86_64", "i586", "aarch64", "ppc64le"]
         .iter()
-        .map(|a| TaskIterationRow {
+        .map(|a| TaskIterationsRow {
             task_id: 81,
             subtask_arch: (*a).into(),
             ..Default::default()
@@ -711,7 +719,7 @@ async fn recheck_finds_exactly_the_stored_rows() {
         .collect();
     recheck_half(&db, rows_task::table::TASK_ITERATIONS, iterations).await;
     let chroots = (0..4u64)
-        .map(|i| TaskChrootRow {
+        .map(|i| TaskChrootsRow {
             tch_chroot: vec![i, i + 1, 99],
         })
         .collect();
@@ -719,7 +727,7 @@ async fn recheck_finds_exactly_the_stored_rows() {
     // A log rewritten with new time stamps: the same lines at other times are other rows.
     let logs = [(1, 100), (2, 100), (1, 200), (2, 200)]
         .iter()
-        .map(|(line, ts)| TaskLogRow {
+        .map(|(line, ts)| TaskLogsRow {
             tlog_hash: 90,
             tlog_line: *line,
             tlog_ts: *ts,
@@ -733,7 +741,7 @@ async fn recheck_finds_exactly_the_stored_rows() {
     ] {
         let states = ["NEW", "BUILDING", "EPERM", "TESTED"]
             .iter()
-            .map(|s| TaskStateRow {
+            .map(|s| TaskStatesRow {
                 task_id: id,
                 task_changed: 1_700_000_000,
                 task_state: (*s).into(),

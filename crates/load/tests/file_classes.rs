@@ -127,6 +127,7 @@ async fn repo_snapshot_loads_librpm_file_classes() {
         workers: 2,
         force: false,
         dry_run: false,
+        limits: Default::default(),
     };
     load_repo(t.db(), &opts, Arc::new(NoObserver))
         .await

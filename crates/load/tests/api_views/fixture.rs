@@ -79,6 +79,7 @@ pub async fn start(home: &Path) -> (EmbeddedServer, Db) {
     settings.host = Some("127.0.0.1".into());
     settings.port = Some(server.port());
     settings.dbname = "repodb".into();
+    settings.password = server.password().to_owned();
     let db = Db::connect(&settings, &opts, false).await.expect("connect");
     (server, db)
 }
@@ -106,6 +107,7 @@ fn repo_opts(pkgset: &str, path: &Path, date: &str) -> RepoLoadOptions {
         workers: 2,
         force: false,
         dry_run: false,
+        limits: Default::default(),
     }
 }
 
@@ -180,11 +182,11 @@ pub async fn build() -> Fixture {
         &db,
         "INSERT INTO ErrataChangeHistory (ec_id, ec_created, ec_updated, ec_user, ec_user_ip, ec_reason, \
          ec_type, ec_source, ec_origin, errata_id, transaction_id) VALUES \
-         ('ALT-EC-2024-1-1', '2024-01-01 00:00:00', '2024-01-01 00:00:00', 'u', '', '{}', 'create', 'auto', 'parent', 'ALT-PU-2024-1-1', generateUUIDv4()), \
-         ('ALT-EC-2024-1-2', '2024-01-01 00:00:00', '2024-01-05 00:00:00', 'u', '', '{}', 'discard', 'manual', 'parent', 'ALT-PU-2024-1-2', generateUUIDv4()), \
-         ('ALT-EC-2024-2-1', '2024-01-02 00:00:00', '2024-01-02 00:00:00', 'u', '', '{}', 'create', 'auto', 'parent', 'ALT-PU-2024-2-1', generateUUIDv4()), \
-         ('ALT-EC-2024-3-1', '2024-01-03 00:00:00', '2024-01-03 00:00:00', 'u', '', '{}', 'discard', 'manual', 'parent', 'ALT-PU-2024-3-1', generateUUIDv4()), \
-         ('ALT-EC-2024-3-2', '2024-01-03 00:00:00', '2024-01-06 00:00:00', 'u', '', '{}', 'create', 'manual', 'parent', 'ALT-PU-2024-3-2', generateUUIDv4())",
+         ('ALT-EC-2024-1-1', '2024-01-01 00:00:00', '2024-01-01 00:00:00', 'u', '', '{}', 'create', 'auto', 'parent', 'ALT-PU-2024-1-1', '00000000-0000-4000-8000-000000000001'), \
+         ('ALT-EC-2024-1-2', '2024-01-01 00:00:00', '2024-01-05 00:00:00', 'u', '', '{}', 'discard', 'manual', 'parent', 'ALT-PU-2024-1-2', '00000000-0000-4000-8000-000000000002'), \
+         ('ALT-EC-2024-2-1', '2024-01-02 00:00:00', '2024-01-02 00:00:00', 'u', '', '{}', 'create', 'auto', 'parent', 'ALT-PU-2024-2-1', '00000000-0000-4000-8000-000000000003'), \
+         ('ALT-EC-2024-3-1', '2024-01-03 00:00:00', '2024-01-03 00:00:00', 'u', '', '{}', 'discard', 'manual', 'parent', 'ALT-PU-2024-3-1', '00000000-0000-4000-8000-000000000004'), \
+         ('ALT-EC-2024-3-2', '2024-01-03 00:00:00', '2024-01-06 00:00:00', 'u', '', '{}', 'create', 'manual', 'parent', 'ALT-PU-2024-3-2', '00000000-0000-4000-8000-000000000005')",
     )
     .await;
     exec(
