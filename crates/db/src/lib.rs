@@ -17,6 +17,7 @@
 
 pub mod client;
 pub mod cluster;
+pub mod derived;
 pub mod embedded;
 pub mod engine_python;
 pub mod error;

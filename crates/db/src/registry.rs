@@ -333,11 +333,12 @@ pub struct ObjectInfo {
     pub read_by: Vec<String>,
 }
 
+/// Object → the views that read it.
+type Readers = BTreeMap<String, BTreeSet<String>>;
+
 /// Objects each view and materialized view reads, and each materialized view's target.
-fn view_edges(
-    known: &BTreeSet<String>,
-) -> (BTreeMap<String, BTreeSet<String>>, Vec<(String, String)>) {
-    let mut reads: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+fn view_edges(known: &BTreeSet<String>) -> (Readers, Vec<(String, String)>) {
+    let mut reads = Readers::new();
     let mut targets = Vec::new();
     for (_, sql) in SCHEMA_FILES {
         for stmt in split_statements(sql) {

@@ -16,15 +16,13 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use altrepodb_db::inserter::BatchInserter;
 use altrepodb_db::rows::{
-    table, ChangelogRow, DependsRow, FilesRow, Fixed64, PackageHashRow, PackageSetNameRow,
-    PackageSetRow, PackagesRow, SpecfilesRow,
+    ChangelogRow, DependsRow, FilesRow, Fixed64, PackageHashRow, PackageSetNameRow, PackageSetRow,
+    PackagesRow, SpecfilesRow,
 };
-use altrepodb_db::{Db, DbError};
-use clickhouse::Row;
+use altrepodb_db::sink::Sink;
+use altrepodb_db::{derived, flush, Db, DbError};
 use rayon::prelude::*;
-use serde::Deserialize;
 use thiserror::Error;
 use uuid::Uuid;
 
@@ -35,8 +33,6 @@ use crate::Observer;
 
 /// Packages parsed and written together; deterministic chunk boundaries keep re-runs alike.
 const CHUNK_PACKAGES: usize = 1_000;
-/// Hashes per existence query.
-const LOOKUP_CHUNK: usize = 10_000;
 
 /// What to load.
 #[derive(Debug, Clone)]
@@ -158,38 +154,12 @@ pub fn node_uuid(pkgset: &str, date: &str, node: &str) -> Uuid {
     )
 }
 
-#[derive(Debug, Deserialize, Row)]
-struct KnownRow {
-    md5: String,
-    mmh: u64,
-}
-
-#[derive(Debug, Deserialize, Row)]
-struct HashRow {
-    h: u64,
-}
-
-#[derive(Debug, Deserialize, Row)]
-struct UuidRow {
-    u: String,
-}
-
 /// One unknown package to read.
 #[derive(Debug, Clone)]
 struct Todo {
     name: String,
     path: PathBuf,
     digests: FileDigests,
-}
-
-/// Per-table inserters for package rows.
-struct Sinks {
-    packages: BatchInserter<PackagesRow>,
-    files: BatchInserter<FilesRow>,
-    depends: BatchInserter<DependsRow>,
-    changelog: BatchInserter<ChangelogRow>,
-    specfiles: BatchInserter<SpecfilesRow>,
-    hashes: BatchInserter<PackageHashRow>,
 }
 
 struct Loader<'a> {
@@ -200,7 +170,7 @@ struct Loader<'a> {
     report: RepoLoadReport,
     /// Hashes this run has written or found complete; a package listed twice is written once.
     seen: HashSet<u64>,
-    sinks: Option<Sinks>,
+    sink: Sink<'a>,
     obs: Arc<dyn Observer>,
 }
 
@@ -237,48 +207,32 @@ pub async fn load_repo(
             ..Default::default()
         },
         seen: HashSet::new(),
-        sinks: None,
+        sink: Sink::new(db, root.to_string(), opts.dry_run),
         obs,
     };
     loader.check_not_loaded().await?;
     if opts.force && !opts.dry_run {
         loader.remove_existing_trees().await?;
     }
-    if !opts.dry_run {
-        let token = root.to_string();
-        let c = db.client();
-        loader.sinks = Some(Sinks {
-            packages: BatchInserter::new(c, table::PACKAGES, &token),
-            files: BatchInserter::new(c, table::FILES, &token),
-            depends: BatchInserter::new(c, table::DEPENDS, &token),
-            changelog: BatchInserter::new(c, table::CHANGELOG, &token),
-            specfiles: BatchInserter::new(c, table::SPECFILES, &token).with_batch_rows(2_000),
-            hashes: BatchInserter::new(c, table::PACKAGE_HASH, &token),
-        });
-    }
     loader.run(inv).await?;
-    loader.report.elapsed = started.elapsed();
-    Ok(loader.report)
+    let Loader {
+        mut report, sink, ..
+    } = loader;
+    report.rows = sink.finish().await?;
+    report.elapsed = started.elapsed();
+    Ok(report)
 }
 
 impl Loader<'_> {
-    fn ctx(&self, e: clickhouse::error::Error, what: &str) -> RepoError {
-        RepoError::Db(self.db.classify(&e, what))
-    }
-
     async fn check_not_loaded(&self) -> Result<(), RepoError> {
-        let n: u64 = self
-            .db
-            .client()
-            .query_raw(
-                "SELECT count() FROM PackageSetName WHERE pkgset_depth = 0 \
-                 AND pkgset_nodename = {n:String} AND pkgset_date = toDateTime({d:UInt32})",
-            )
-            .param("n", &self.opts.pkgset)
-            .param("d", self.date_ts)
-            .fetch_one()
-            .await
-            .map_err(|e| self.ctx(e, "checking PackageSetName"))?;
+        let n = self
+            .sink
+            .check::<PackageSetNameRow>()
+            .eq("pkgset_depth", 0u8)
+            .eq("pkgset_nodename", self.opts.pkgset.clone())
+            .eq("pkgset_date", self.date_ts)
+            .count()
+            .await?;
         if n > 0 && !self.opts.force {
             return Err(RepoError::AlreadyLoaded {
                 pkgset: self.opts.pkgset.clone(),
@@ -292,40 +246,22 @@ impl Loader<'_> {
     /// original left with random UUIDs — and what their roots derived, so the reload
     /// replaces instead of doubling `StaticLastPackages`.
     async fn remove_existing_trees(&self) -> Result<(), RepoError> {
-        let c = self.db.client();
-        let roots: Vec<UuidRow> = c
-            .query_raw(
-                "SELECT DISTINCT toString(pkgset_ruuid) AS u FROM PackageSetName \
-                 WHERE pkgset_depth = 0 AND pkgset_nodename = {n:String} AND pkgset_date = toDateTime({d:UInt32})",
-            )
-            .param("n", &self.opts.pkgset)
-            .param("d", self.date_ts)
-            .fetch_all()
-            .await
-            .map_err(|e| self.ctx(e, "finding existing package sets"))?;
-        let mut ruuids: Vec<String> = roots.into_iter().map(|r| r.u).collect();
-        ruuids.push(self.root.to_string());
+        let roots: Vec<String> = self
+            .sink
+            .check::<PackageSetNameRow>()
+            .what("finding existing package sets")
+            .eq("pkgset_depth", 0u8)
+            .eq("pkgset_nodename", self.opts.pkgset.clone())
+            .eq("pkgset_date", self.date_ts)
+            .values("pkgset_ruuid")
+            .await?;
         tracing::info!(
-            trees = ruuids.len() - 1,
+            trees = roots.len(),
             "--force: replacing existing package sets"
         );
-        let statements = [
-            "OPTIMIZE TABLE PackageSet_buffer",
-            "DELETE FROM PackageSet WHERE pkgset_uuid IN (SELECT pkgset_uuid FROM PackageSetName \
-             WHERE toString(pkgset_ruuid) IN {r:Array(String)})",
-            "DELETE FROM last_packages_stage1 WHERE toString(pkgset_ruuid) IN {r:Array(String)}",
-            "DELETE FROM StaticLastPackages WHERE pkgset_name = {n:String} AND pkgset_date = toDateTime({d:UInt32})",
-            "DELETE FROM PackageSetName WHERE toString(pkgset_ruuid) IN {r:Array(String)}",
-        ];
-        for sql in statements {
-            c.query_raw(sql)
-                .param("r", &ruuids)
-                .param("n", &self.opts.pkgset)
-                .param("d", self.date_ts)
-                .execute()
-                .await
-                .map_err(|e| self.ctx(e, "removing the existing package set"))?;
-        }
+        let mut ruuids = roots;
+        ruuids.push(self.root.to_string());
+        derived::remove_package_sets(self.db, &self.opts.pkgset, self.date_ts, &ruuids).await?;
         Ok(())
     }
 
@@ -339,42 +275,17 @@ impl Loader<'_> {
             .filter_map(|d| d.md5.map(hex::encode))
             .collect();
         let mut known = HashMap::new();
-        for chunk in md5s.chunks(LOOKUP_CHUNK) {
-            let rows: Vec<KnownRow> = self
-                .db
-                .client()
-                .query_raw(
-                    "SELECT lower(hex(pkgh_md5)) AS md5, any(pkgh_mmh) AS mmh FROM PackageHash_buffer \
-                     WHERE lower(hex(pkgh_md5)) IN {m:Array(String)} GROUP BY md5",
-                )
-                .param("m", chunk)
-                .fetch_all()
-                .await
-                .map_err(|e| self.ctx(e, "looking up known packages in PackageHash"))?;
-            known.extend(rows.into_iter().map(|r| (r.md5, r.mmh)));
+        let pairs: Vec<(String, u64)> = self
+            .sink
+            .check::<PackageHashRow>()
+            .what("looking up known packages in PackageHash")
+            .pairs("pkgh_md5", "pkgh_mmh", &md5s)
+            .await?;
+        // One file MD5 names one package; should two hashes share it, the first is taken.
+        for (md5, mmh) in pairs {
+            known.entry(md5).or_insert(mmh);
         }
         Ok(known)
-    }
-
-    async fn existing(
-        &self,
-        sql: &str,
-        hashes: &[u64],
-        what: &str,
-    ) -> Result<HashSet<u64>, RepoError> {
-        let mut out = HashSet::new();
-        for chunk in hashes.chunks(LOOKUP_CHUNK) {
-            let rows: Vec<HashRow> = self
-                .db
-                .client()
-                .query_raw(sql)
-                .param("h", chunk)
-                .fetch_all()
-                .await
-                .map_err(|e| self.ctx(e, what))?;
-            out.extend(rows.into_iter().map(|r| r.h));
-        }
-        Ok(out)
     }
 
     async fn run(&mut self, inv: Inventory) -> Result<(), RepoError> {
@@ -437,9 +348,6 @@ impl Loader<'_> {
         }
         let new_binaries = self.load_packages(todo, &source_hash).await?;
         binary_hash.extend(new_binaries);
-        if let Some(sinks) = self.sinks.take() {
-            self.finish_sinks(sinks).await?;
-        }
         self.write_tree(&inv, &source_hash, &binary_hash).await
     }
 
@@ -527,32 +435,25 @@ impl Loader<'_> {
             }
         }
         let hashes: Vec<u64> = fresh.iter().map(|r| r.pkg_hash).collect();
-        let q = |t: &str, col: &str| {
-            format!("SELECT DISTINCT {col} AS h FROM {t} WHERE {col} IN {{h:Array(UInt64)}}")
-        };
         let have_pkg = self
-            .existing(
-                &q("Packages_buffer", "pkg_hash"),
-                &hashes,
-                "checking Packages",
-            )
+            .sink
+            .check::<PackagesRow>()
+            .present("pkg_hash", &hashes)
             .await?;
         let have_files = self
-            .existing(&q("Files_buffer", "pkg_hash"), &hashes, "checking Files")
+            .sink
+            .check::<FilesRow>()
+            .present("pkg_hash", &hashes)
             .await?;
         let have_deps = self
-            .existing(
-                &q("Depends_buffer", "pkg_hash"),
-                &hashes,
-                "checking Depends",
-            )
+            .sink
+            .check::<DependsRow>()
+            .present("pkg_hash", &hashes)
             .await?;
         let have_specs = self
-            .existing(
-                &q("Specfiles_buffer", "pkg_hash"),
-                &hashes,
-                "checking Specfiles",
-            )
+            .sink
+            .check::<SpecfilesRow>()
+            .present("pkg_hash", &hashes)
             .await?;
         let mut chlog: Vec<u64> = fresh
             .iter()
@@ -561,11 +462,9 @@ impl Loader<'_> {
         chlog.sort_unstable();
         chlog.dedup();
         let have_chlog = self
-            .existing(
-                &q("Changelog_buffer", "chlog_hash"),
-                &chlog,
-                "checking Changelog",
-            )
+            .sink
+            .check::<ChangelogRow>()
+            .present("chlog_hash", &chlog)
             .await?;
         // Changelog texts are shared between packages: each new hash is written once.
         let new_chlog: HashSet<u64> = chlog
@@ -574,23 +473,6 @@ impl Loader<'_> {
             .collect();
         let have_hash = self.existing_hash_rows(&hash_keys).await?;
 
-        let mut counts: BTreeMap<&'static str, u64> = BTreeMap::new();
-        for r in &fresh {
-            let h = r.pkg_hash;
-            if !have_pkg.contains(&h) {
-                *counts.entry("Packages").or_default() += 1;
-            }
-            if !have_files.contains(&h) {
-                *counts.entry("Files").or_default() += r.files.len() as u64;
-            }
-            if !have_deps.contains(&h) {
-                *counts.entry("Depends").or_default() += r.depends.len() as u64;
-            }
-            if r.specfile.is_some() && !have_specs.contains(&h) {
-                *counts.entry("Specfiles").or_default() += 1;
-            }
-        }
-        counts.insert("Changelog", new_chlog.len() as u64);
         let mut hash_rows = Vec::new();
         let mut queued: HashSet<(u64, [u8; 16])> = HashSet::new();
         for (h, sha1, d) in file_digests {
@@ -606,44 +488,54 @@ impl Loader<'_> {
                 pkgh_blake2b: Fixed64(d.blake2b.unwrap_or([0; 64])),
             });
         }
-        counts.insert("PackageHash", hash_rows.len() as u64);
-        for (t, n) in counts {
-            *self.report.rows.entry(t).or_default() += n;
-        }
-        let Some(sinks) = self.sinks.as_mut() else {
-            return Ok(()); // dry run: counted, not written
-        };
+        let mut packages = Vec::new();
+        let mut files = Vec::new();
+        let mut depends = Vec::new();
+        let mut specfiles = Vec::new();
+        let mut changelog = Vec::new();
         let mut chlog_written: HashSet<u64> = HashSet::new();
+        // Which tables this chunk writes to at all (the report names only those).
+        let (mut to_files, mut to_depends) = (false, false);
         for r in fresh {
             let h = r.pkg_hash;
             if !have_pkg.contains(&h) {
-                sinks.packages.push(r.package).await?;
+                packages.push(r.package);
             }
             if !have_files.contains(&h) {
-                sinks.files.extend(r.files).await?;
+                to_files = true;
+                files.extend(r.files);
             }
             if !have_deps.contains(&h) {
-                sinks.depends.extend(r.depends).await?;
+                to_depends = true;
+                depends.extend(r.depends);
             }
             if let Some(spec) = r.specfile {
                 if !have_specs.contains(&h) {
-                    sinks.specfiles.push(spec).await?;
+                    specfiles.push(spec);
                 }
             }
             for c in r.changelog {
                 if new_chlog.contains(&c.chlog_hash) && chlog_written.insert(c.chlog_hash) {
-                    sinks.changelog.push(c).await?;
+                    changelog.push(c);
                 }
             }
         }
         // Commit this chunk everywhere, then mark its packages complete.
-        sinks.packages.flush().await?;
-        sinks.files.flush().await?;
-        sinks.depends.flush().await?;
-        sinks.specfiles.flush().await?;
-        sinks.changelog.flush().await?;
-        sinks.hashes.extend(hash_rows).await?;
-        sinks.hashes.flush().await?;
+        let s = &mut self.sink;
+        if !packages.is_empty() {
+            s.write(packages).await?;
+        }
+        if to_files {
+            s.write(files).await?;
+        }
+        if to_depends {
+            s.write(depends).await?;
+        }
+        if !specfiles.is_empty() {
+            s.write(specfiles).await?;
+        }
+        s.write(changelog).await?;
+        s.write(hash_rows).await?;
         Ok(())
     }
 
@@ -653,37 +545,19 @@ impl Loader<'_> {
         keys: &[(u64, [u8; 16])],
     ) -> Result<HashSet<(u64, [u8; 16])>, RepoError> {
         let hashes: Vec<u64> = keys.iter().map(|k| k.0).collect();
+        let pairs: Vec<(u64, String)> = self
+            .sink
+            .check::<PackageHashRow>()
+            .pairs("pkgh_mmh", "pkgh_md5", &hashes)
+            .await?;
         let mut out = HashSet::new();
-        for chunk in hashes.chunks(LOOKUP_CHUNK) {
-            let rows: Vec<KnownRow> = self
-                .db
-                .client()
-                .query_raw(
-                    "SELECT DISTINCT lower(hex(pkgh_md5)) AS md5, pkgh_mmh AS mmh FROM PackageHash_buffer \
-                     WHERE pkgh_mmh IN {h:Array(UInt64)}",
-                )
-                .param("h", chunk)
-                .fetch_all()
-                .await
-                .map_err(|e| self.ctx(e, "checking PackageHash"))?;
-            for r in rows {
-                let mut md5 = [0u8; 16];
-                if hex::decode_to_slice(&r.md5, &mut md5).is_ok() {
-                    out.insert((r.mmh, md5));
-                }
+        for (mmh, md5_hex) in pairs {
+            let mut md5 = [0u8; 16];
+            if hex::decode_to_slice(&md5_hex, &mut md5).is_ok() {
+                out.insert((mmh, md5));
             }
         }
         Ok(out)
-    }
-
-    async fn finish_sinks(&self, s: Sinks) -> Result<(), RepoError> {
-        s.packages.finish().await?;
-        s.files.finish().await?;
-        s.depends.finish().await?;
-        s.specfiles.finish().await?;
-        s.changelog.finish().await?;
-        s.hashes.finish().await?;
-        Ok(())
     }
 
     fn node(
@@ -819,67 +693,47 @@ impl Loader<'_> {
 
         let member_rows: u64 = members.iter().map(|(_, h)| h.len() as u64).sum();
         if self.opts.dry_run {
-            *self.report.rows.entry("PackageSet").or_default() += member_rows;
-            *self.report.rows.entry("PackageSetName").or_default() += nodes.len() as u64 + 1;
+            // Nothing of this tree can be stored yet: all of it would be written.
+            self.sink.count("PackageSet", member_rows);
+            self.sink.count("PackageSetName", nodes.len() as u64 + 1);
             return Ok(());
         }
         self.obs.phase("package set", 0);
-        let token = self.root.to_string();
-        let c = self.db.client();
         // Insert-if-absent against what an interrupted run of this load already wrote.
-        let mut set_rows = BatchInserter::<PackageSetRow>::new(c, table::PACKAGE_SET, &token);
         for (uuid, hashes) in members {
             let have = self
-                .existing(
-                    &format!(
-                        "SELECT pkg_hash AS h FROM PackageSet_buffer WHERE pkgset_uuid = toUUID('{uuid}') \
-                         AND pkg_hash IN {{h:Array(UInt64)}}"
-                    ),
-                    &hashes,
-                    "checking PackageSet",
-                )
+                .sink
+                .check::<PackageSetRow>()
+                .eq_uuid("pkgset_uuid", uuid)
+                .present("pkg_hash", &hashes)
                 .await?;
-            for h in hashes.into_iter().filter(|h| !have.contains(h)) {
-                set_rows
-                    .push(PackageSetRow {
-                        pkgset_uuid: uuid,
-                        pkg_hash: h,
-                    })
-                    .await?;
-            }
+            let rows = hashes
+                .into_iter()
+                .filter(|h| !have.contains(h))
+                .map(|h| PackageSetRow {
+                    pkgset_uuid: uuid,
+                    pkg_hash: h,
+                })
+                .collect();
+            self.sink.stage(rows).await?;
         }
-        let stats = set_rows.finish().await?;
-        *self.report.rows.entry("PackageSet").or_default() += stats.rows;
-
-        let present: HashSet<String> = c
-            .query_raw("SELECT toString(pkgset_uuid) AS u FROM PackageSetName WHERE pkgset_ruuid = toUUID({r:String})")
-            .param("r", self.root.to_string())
-            .fetch_all::<UuidRow>()
-            .await
-            .map_err(|e| self.ctx(e, "checking PackageSetName"))?
+        let present: HashSet<String> = self
+            .sink
+            .check::<PackageSetNameRow>()
+            .eq_uuid("pkgset_ruuid", self.root)
+            .values::<String>("pkgset_uuid")
+            .await?
             .into_iter()
-            .map(|r| r.u)
             .collect();
-        let mut node_rows =
-            BatchInserter::<PackageSetNameRow>::new(c, table::PACKAGE_SET_NAME, &token);
-        for n in nodes
+        let nodes = nodes
             .into_iter()
             .filter(|n| !present.contains(&n.pkgset_uuid.to_string()))
-        {
-            node_rows.push(n).await?;
-        }
-        let stats = node_rows.finish().await?;
-        // Everything the root refers to reaches the disk before the root exists.
-        altrepodb_db::flush::flush_buffers(self.db, altrepodb_db::flush::PACKAGE_SET_LOAD).await?;
-        // The root last: it makes the snapshot visible and fires the StaticLastPackages cascade.
-        let mut root = BatchInserter::<PackageSetNameRow>::new(
-            c,
-            table::PACKAGE_SET_NAME,
-            &format!("{token}:root"),
-        );
-        root.push(root_row).await?;
-        let root_stats = root.finish().await?;
-        *self.report.rows.entry("PackageSetName").or_default() += stats.rows + root_stats.rows;
+            .collect();
+        self.sink.stage(nodes).await?;
+        // The root last: it makes the snapshot visible and fires the StaticLastPackages
+        // cascade, so everything it refers to is committed and on disk first.
+        self.sink.before_root(flush::PACKAGE_SET_LOAD).await?;
+        self.sink.write(vec![root_row]).await?;
         self.obs.finish_phase();
         Ok(())
     }

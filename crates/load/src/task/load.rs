@@ -9,8 +9,9 @@
 //!    through the table's sorting key; a rewritten log is written again), `TaskChroots`,
 //!    `TaskIterations`, `TaskPlanPackages`, `TaskPlanPkgHash`, `TaskApprovals`,
 //!    `TaskSubtaskProgress`, `TaskProgress`;
-//! 3. `TaskStates` last: it fires `mv_package_history`, and a task without a state row is not
-//!    visible. A failed load leaves no state row; loading again completes it.
+//! 3. `TaskStates` last, once the Buffers the load reached are flushed: it fires
+//!    `mv_package_history`, and a task without a state row is not visible. A failed load
+//!    leaves no state row; loading again completes it.
 //!
 //! Every table is checked before it is written, so loading the same state again writes
 //! nothing (and an identical `TaskStates` row short-cuts everything but the approvals). A
@@ -22,16 +23,17 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use altrepodb_db::inserter::BatchInserter;
 use altrepodb_db::rows::{
-    table, ChangelogRow, DependsRow, FilesRow, Fixed64, PackageHashRow, PackagesRow, SpecfilesRow,
+    ChangelogRow, DependsRow, FilesRow, Fixed64, PackageHashRow, PackagesRow, SpecfilesRow,
 };
-use altrepodb_db::rows_task::{self, TaskApprovalsRow, TaskLogsRow, TaskStatesRow};
-use altrepodb_db::Db;
+use altrepodb_db::rows_task::{
+    TaskApprovalsRow, TaskChrootsRow, TaskIterationsRow, TaskLogsRow, TaskPlanPackagesRow,
+    TaskPlanPkgHashRow, TaskProgressRow, TaskStatesRow, TaskSubtaskProgressRow, TasksRow,
+};
+use altrepodb_db::sink::Sink;
+use altrepodb_db::{derived, flush, Db};
 use altrepodb_rpm::{DigestAlgo, Package, Tag};
-use clickhouse::{Row, RowOwned, RowRead, RowWrite};
 use rayon::prelude::*;
-use serde::Deserialize;
 
 use super::error::{Result, TaskError};
 use super::hash::array_hash;
@@ -46,9 +48,7 @@ use crate::Observer;
 
 /// Packages parsed and written together.
 const CHUNK_PACKAGES: usize = 200;
-/// Values per existence query (keeps URLs well below ClickHouse's 1 MiB).
-const LOOKUP_CHUNK: usize = 5_000;
-/// Log rows per existence query of an events log.
+/// Log rows per existence query of an events log (log lines are long values).
 const LOG_LOOKUP_CHUNK: usize = 500;
 
 /// What to load.
@@ -186,25 +186,9 @@ fn read_identity(path: &Path) -> std::result::Result<(u64, String), PackageError
     ))
 }
 
-#[derive(Debug, Deserialize, Row)]
-struct HashRow {
-    h: u64,
-}
-
-#[derive(Debug, Deserialize, Row)]
-struct HashMd5Row {
-    h: u64,
-    md5: String,
-}
-
-#[derive(Debug, Deserialize, Row)]
-struct CountRow {
-    n: u64,
-}
-
 /// How many rows of this task (and its plan) each task-scoped table has: one round trip
 /// instead of one per table; tables with none are not read row by row.
-#[derive(Debug, Default, Deserialize, Row)]
+#[derive(Debug, Default)]
 struct Survey {
     tasks: u64,
     iterations: u64,
@@ -224,7 +208,7 @@ struct Parsed {
 struct Loader<'a> {
     db: &'a Db,
     opts: &'a TaskLoadOptions,
-    token: String,
+    sink: Sink<'a>,
     task_id: u32,
     report: TaskLoadReport,
     obs: Arc<dyn Observer>,
@@ -264,10 +248,12 @@ pub async fn load_task(
     if let Some(dir) = &opts.dump_json {
         report.dump = Some(dump_json(&task, dir)?);
     }
+    let token = format!("task:{}:{}", task.state.task_id, task.state.changed);
     let mut l = Loader {
         db,
         opts,
-        token: format!("task:{}:{}", task.state.task_id, task.state.changed),
+        sink: Sink::new(db, token, opts.dry_run)
+            .with_context(format!("task {}", task.state.task_id)),
         task_id: task.state.task_id,
         report,
         obs,
@@ -275,8 +261,12 @@ pub async fn load_task(
         chlog_seen: HashSet::new(),
     };
     l.run(task).await?;
-    l.report.elapsed = started.elapsed();
-    Ok(l.report)
+    let Loader {
+        mut report, sink, ..
+    } = l;
+    report.rows = sink.finish().await?;
+    report.elapsed = started.elapsed();
+    Ok(report)
 }
 
 async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T> + Send + 'static) -> Result<T> {
@@ -304,69 +294,43 @@ fn now_secs() -> u32 {
 }
 
 impl Loader<'_> {
-    fn db_err(&self, e: clickhouse::error::Error, what: &str) -> TaskError {
-        TaskError::Db(
-            self.db
-                .classify(&e, &format!("task {}: {what}", self.task_id)),
-        )
-    }
-
-    async fn fetch<T>(&self, q: clickhouse::query::Query, what: &str) -> Result<Vec<T>>
-    where
-        T: Row + RowOwned + RowRead,
-    {
-        q.fetch_all::<T>().await.map_err(|e| self.db_err(e, what))
-    }
-
-    /// [`Self::fetch`] when the survey counted rows, else nothing (no round trip).
-    async fn fetch_if<T>(&self, n: u64, q: clickhouse::query::Query, what: &str) -> Result<Vec<T>>
-    where
-        T: Row + RowOwned + RowRead,
-    {
-        if n == 0 {
-            return Ok(Vec::new());
-        }
-        self.fetch(q, what).await
-    }
-
     /// Row counts of the task-scoped tables for this task (`changed` for the tables whose
     /// rows carry it) and of the plan tables for `plan` hashes.
     async fn survey(&self, changed: u32, plan: &[u64]) -> Result<Survey> {
-        let sql = "SELECT \
-            ifNull((SELECT count() FROM Tasks_buffer WHERE task_id = {id:UInt32} AND task_changed = toDateTime({c:UInt32})), 0) AS tasks, \
-            ifNull((SELECT count() FROM TaskIterations_buffer WHERE task_id = {id:UInt32} AND task_changed = toDateTime({c:UInt32})), 0) AS iterations, \
-            ifNull((SELECT count() FROM TaskApprovals WHERE task_id = {id:UInt32}), 0) AS approvals, \
-            ifNull((SELECT count() FROM TaskProgress WHERE task_id = {id:UInt32}), 0) AS progress, \
-            ifNull((SELECT count() FROM TaskSubtaskProgress WHERE task_id = {id:UInt32}), 0) AS subtask_progress, \
-            ifNull((SELECT count() FROM TaskPlanPackages WHERE tplan_hash IN {p:Array(UInt64)}), 0) AS plan, \
-            ifNull((SELECT count() FROM TaskPlanPkgHash WHERE tplan_hash IN {p:Array(UInt64)}), 0) AS plan_hash";
-        let rows: Vec<Survey> = self
-            .fetch(
-                self.db
-                    .client()
-                    .query_raw(sql)
-                    .param("id", self.task_id)
-                    .param("c", changed)
-                    .param("p", plan),
-                "counting the task's rows",
-            )
-            .await?;
-        Ok(rows.into_iter().next().unwrap_or_default())
-    }
-
-    /// Counts `rows` for `key` and, unless this is a dry run, inserts them.
-    async fn insert<T>(&mut self, table: &str, key: &'static str, rows: Vec<T>) -> Result<()>
-    where
-        T: Row + RowOwned + RowWrite,
-    {
-        *self.report.rows.entry(key).or_default() += rows.len() as u64;
-        if self.opts.dry_run || rows.is_empty() {
-            return Ok(());
-        }
-        let mut ins = BatchInserter::new(self.db.client(), table, &self.token);
-        ins.extend(rows).await?;
-        ins.finish().await?;
-        Ok(())
+        let id = self.task_id;
+        let s = &self.sink;
+        let parts = vec![
+            s.check::<TasksRow>()
+                .eq("task_id", id)
+                .eq("task_changed", changed)
+                .counted(),
+            s.check::<TaskIterationsRow>()
+                .eq("task_id", id)
+                .eq("task_changed", changed)
+                .counted(),
+            s.check::<TaskApprovalsRow>().eq("task_id", id).counted(),
+            s.check::<TaskProgressRow>().eq("task_id", id).counted(),
+            s.check::<TaskSubtaskProgressRow>()
+                .eq("task_id", id)
+                .counted(),
+            s.check::<TaskPlanPackagesRow>()
+                .any_of("tplan_hash", plan.to_vec())
+                .counted(),
+            s.check::<TaskPlanPkgHashRow>()
+                .any_of("tplan_hash", plan.to_vec())
+                .counted(),
+        ];
+        let c = s.count_each(parts, "counting the task's rows").await?;
+        let n = |i: usize| c.get(i).copied().unwrap_or(0);
+        Ok(Survey {
+            tasks: n(0),
+            iterations: n(1),
+            approvals: n(2),
+            progress: n(3),
+            subtask_progress: n(4),
+            plan: n(5),
+            plan_hash: n(6),
+        })
     }
 
     async fn run(&mut self, task: Task) -> Result<()> {
@@ -419,135 +383,102 @@ impl Loader<'_> {
         // 4. Task rows.
         let plan_keys: Vec<u64> = task.plan.hashes.values().copied().collect();
         let survey = self.survey(task.state.changed, &plan_keys).await?;
+        let (id, changed) = (self.task_id, task.state.changed);
         let subtasks = rows::subtask_rows(&task);
-        let have: Vec<rows_task::TasksRow> = self
-            .fetch_if(
-                survey.tasks,
-                self.db
-                    .client()
-                    .query("SELECT ?fields FROM Tasks_buffer WHERE task_id = {id:UInt32} AND task_changed = toDateTime({c:UInt32})")
-                    .param("id", self.task_id)
-                    .param("c", task.state.changed),
-                "checking Tasks",
-            )
-            .await?;
-        let subtasks = absent(subtasks, &have);
-        self.insert(rows_task::table::TASKS, "Tasks", subtasks)
-            .await?;
+        let have = if survey.tasks == 0 {
+            Vec::new()
+        } else {
+            self.sink
+                .check::<TasksRow>()
+                .eq("task_id", id)
+                .eq("task_changed", changed)
+                .rows()
+                .await?
+        };
+        self.sink.write(absent(subtasks, &have)).await?;
 
-        self.insert(rows_task::table::TASK_LOGS, "TaskLogs", log_rows)
-            .await?;
+        self.sink.write(log_rows).await?;
 
         let (iterations, chroots) = rows::iteration_rows(&task, &hash_by_path);
         let chroot_hashes: Vec<u64> = chroots.iter().map(|c| array_hash(&c.tch_chroot)).collect();
         let have = self
-            .hashes("SELECT DISTINCT tch_hash AS h FROM TaskChroots_buffer WHERE tch_hash IN {h:Array(UInt64)}", &chroot_hashes, "checking TaskChroots")
+            .sink
+            .check::<TaskChrootsRow>()
+            .present("tch_hash", &chroot_hashes)
             .await?;
         let chroots: Vec<_> = chroots
             .into_iter()
             .filter(|c| !have.contains(&array_hash(&c.tch_chroot)))
             .collect();
-        self.insert(rows_task::table::TASK_CHROOTS, "TaskChroots", chroots)
-            .await?;
-        let have: Vec<rows_task::TaskIterationsRow> = self
-            .fetch_if(
-                survey.iterations,
-                self.db
-                    .client()
-                    .query("SELECT ?fields FROM TaskIterations_buffer WHERE task_id = {id:UInt32} AND task_changed = toDateTime({c:UInt32})")
-                    .param("id", self.task_id)
-                    .param("c", task.state.changed),
-                "checking TaskIterations",
-            )
-            .await?;
-        let iterations = absent(iterations, &have);
-        self.insert(
-            rows_task::table::TASK_ITERATIONS,
-            "TaskIterations",
-            iterations,
-        )
-        .await?;
+        self.sink.write(chroots).await?;
+        let have = if survey.iterations == 0 {
+            Vec::new()
+        } else {
+            self.sink
+                .check::<TaskIterationsRow>()
+                .eq("task_id", id)
+                .eq("task_changed", changed)
+                .rows()
+                .await?
+        };
+        self.sink.write(absent(iterations, &have)).await?;
 
         let (plan_pkgs, plan_hashes) = rows::plan_rows(&task);
         if !plan_keys.is_empty() {
-            let have: Vec<rows_task::TaskPlanPackagesRow> = self
-                .fetch_if(
-                    survey.plan,
-                    self.db
-                        .client()
-                        .query("SELECT ?fields FROM TaskPlanPackages WHERE tplan_hash IN {h:Array(UInt64)}")
-                        .param("h", &plan_keys),
-                    "checking TaskPlanPackages",
-                )
-                .await?;
-            let rows = absent_set(plan_pkgs, have);
-            self.insert(
-                rows_task::table::TASK_PLAN_PACKAGES,
-                "TaskPlanPackages",
-                rows,
-            )
-            .await?;
-            let have: Vec<rows_task::TaskPlanPkgHashRow> = self
-                .fetch_if(
-                    survey.plan_hash,
-                    self.db
-                        .client()
-                        .query("SELECT ?fields FROM TaskPlanPkgHash WHERE tplan_hash IN {h:Array(UInt64)}")
-                        .param("h", &plan_keys),
-                    "checking TaskPlanPkgHash",
-                )
-                .await?;
-            let rows = absent_set(plan_hashes, have);
-            self.insert(
-                rows_task::table::TASK_PLAN_PKG_HASH,
-                "TaskPlanPkgHash",
-                rows,
-            )
-            .await?;
+            let have = if survey.plan == 0 {
+                Vec::new()
+            } else {
+                self.sink
+                    .check::<TaskPlanPackagesRow>()
+                    .any_of("tplan_hash", plan_keys.clone())
+                    .rows()
+                    .await?
+            };
+            self.sink.write(absent_set(plan_pkgs, have)).await?;
+            let have = if survey.plan_hash == 0 {
+                Vec::new()
+            } else {
+                self.sink
+                    .check::<TaskPlanPkgHashRow>()
+                    .any_of("tplan_hash", plan_keys.clone())
+                    .rows()
+                    .await?
+            };
+            self.sink.write(absent_set(plan_hashes, have)).await?;
         }
 
         self.write_approvals(&task, survey.approvals > 0).await?;
 
         let progress = rows::subtask_progress_rows(&task);
-        let have: Vec<rows_task::TaskSubtaskProgressRow> = self
-            .fetch_if(
-                survey.subtask_progress,
-                self.db
-                    .client()
-                    .query("SELECT ?fields FROM TaskSubtaskProgress WHERE task_id = {id:UInt32}")
-                    .param("id", self.task_id),
-                "checking TaskSubtaskProgress",
-            )
-            .await?;
-        let progress = absent(progress, &have);
-        self.insert(
-            rows_task::table::TASK_SUBTASK_PROGRESS,
-            "TaskSubtaskProgress",
-            progress,
-        )
-        .await?;
-        let have: Vec<rows_task::TaskProgressRow> = self
-            .fetch_if(
-                survey.progress,
-                self.db
-                    .client()
-                    .query("SELECT ?fields FROM TaskProgress WHERE task_id = {id:UInt32} AND type = 'state'")
-                    .param("id", self.task_id),
-                "checking TaskProgress",
-            )
-            .await?;
-        let progress = absent(vec![rows::progress_row(&task)], &have);
-        self.insert(rows_task::table::TASK_PROGRESS, "TaskProgress", progress)
+        let have = if survey.subtask_progress == 0 {
+            Vec::new()
+        } else {
+            self.sink
+                .check::<TaskSubtaskProgressRow>()
+                .eq("task_id", id)
+                .rows()
+                .await?
+        };
+        self.sink.write(absent(progress, &have)).await?;
+        let have = if survey.progress == 0 {
+            Vec::new()
+        } else {
+            self.sink
+                .check::<TaskProgressRow>()
+                .eq("task_id", id)
+                .eq("type", "state")
+                .rows()
+                .await?
+        };
+        self.sink
+            .write(absent(vec![rows::progress_row(&task)], &have))
             .await?;
 
-        // 5. The state row, last (checked at the start; again only when forced), once
-        // everything it refers to is on disk.
-        if !self.opts.dry_run {
-            altrepodb_db::flush::flush_buffers(self.db, altrepodb_db::flush::TASK_LOAD).await?;
-        }
+        // 5. The state row, last (checked at the start; again only when forced): it makes
+        // the state visible, so everything it refers to is committed and on disk first.
+        self.sink.before_root(flush::TASK_LOAD).await?;
         if !self.opts.force || !self.state_loaded(&state_row).await? {
-            self.insert(rows_task::table::TASK_STATES, "TaskStates", vec![state_row])
-                .await?;
+            self.sink.write(vec![state_row]).await?;
         }
 
         // 6. Post-processing.
@@ -562,44 +493,30 @@ impl Loader<'_> {
 
     /// True when an identical `TaskStates` row exists.
     async fn state_loaded(&self, row: &TaskStatesRow) -> Result<bool> {
-        let have: Vec<TaskStatesRow> = self
-            .fetch(
-                self.db
-                    .client()
-                    .query("SELECT ?fields FROM TaskStates_buffer WHERE task_changed = toDateTime({c:UInt32}) AND task_id = {id:UInt32}")
-                    .param("id", row.task_id)
-                    .param("c", row.task_changed),
-                "checking TaskStates",
-            )
+        let have = self
+            .sink
+            .check::<TaskStatesRow>()
+            .eq("task_changed", row.task_changed)
+            .eq("task_id", row.task_id)
+            .rows()
             .await?;
         Ok(have.contains(row))
-    }
-
-    /// The `h` column of `sql` (with an `{h:Array(UInt64)}` parameter) for `values`, chunked.
-    async fn hashes(&self, sql: &str, values: &[u64], what: &str) -> Result<HashSet<u64>> {
-        let mut out = HashSet::new();
-        for chunk in values.chunks(LOOKUP_CHUNK) {
-            let rows: Vec<HashRow> = self
-                .fetch(self.db.client().query_raw(sql).param("h", chunk), what)
-                .await?;
-            out.extend(rows.into_iter().map(|r| r.h));
-        }
-        Ok(out)
     }
 
     /// Approvals on the file system reconciled with the database (§6.6).
     async fn write_approvals(&mut self, task: &Task, in_db: bool) -> Result<()> {
         let fs = rows::approval_rows(task);
-        let all: Vec<TaskApprovalsRow> = self
-            .fetch_if(
-                u64::from(in_db),
-                self.db
-                    .client()
-                    .query("SELECT ?fields FROM TaskApprovals WHERE task_id = {id:UInt32} ORDER BY ts, tapp_date, tapp_revoked")
-                    .param("id", self.task_id),
-                "reading TaskApprovals",
-            )
-            .await?;
+        let all = if in_db {
+            self.sink
+                .check::<TaskApprovalsRow>()
+                .what("reading TaskApprovals")
+                .eq("task_id", self.task_id)
+                .order_by(&["ts", "tapp_date", "tapp_revoked"])
+                .rows()
+                .await?
+        } else {
+            Vec::new()
+        };
         // Latest per (subtask, name, type): the last in (ts, date) order.
         let mut latest: Vec<TaskApprovalsRow> = Vec::new();
         for r in all {
@@ -613,8 +530,8 @@ impl Loader<'_> {
             }
         }
         let new = rows::reconcile_approvals(&fs, &latest, now_secs());
-        self.insert(rows_task::table::TASK_APPROVALS, "TaskApprovals", new)
-            .await
+        self.sink.write(new).await?;
+        Ok(())
     }
 
     /// The rows among `keys` that `TaskLogs` has with the same time stamp, as
@@ -622,35 +539,22 @@ impl Loader<'_> {
     /// `(tlog_message, tlog_line, tlog_hash)`, so no table scan is needed; a line stored with
     /// another time stamp (the log was rewritten) is not in the answer.
     async fn present_lines(&self, keys: &[&TaskLogsRow]) -> Result<HashSet<LogLine>> {
-        #[derive(Deserialize, Row)]
-        struct LineRow {
-            m: String,
-            n: u32,
-            h: u64,
-            ts: u32,
-        }
-        let mut have = HashSet::new();
-        for chunk in keys.chunks(LOG_LOOKUP_CHUNK) {
-            let k: Vec<(&str, u32, u64)> = chunk
-                .iter()
-                .map(|r| (r.tlog_message.as_str(), r.tlog_line, r.tlog_hash))
-                .collect();
-            let got: Vec<LineRow> = self
-                .fetch(
-                    self.db
-                        .client()
-                        .query_raw(
-                            "SELECT DISTINCT tlog_message AS m, tlog_line AS n, tlog_hash AS h, \
-                             toUnixTimestamp(tlog_ts) AS ts FROM TaskLogs_buffer \
-                             WHERE (tlog_message, tlog_line, tlog_hash) IN {k:Array(Tuple(String, UInt32, UInt64))}",
-                        )
-                        .param("k", k),
-                    "checking TaskLogs",
-                )
-                .await?;
-            have.extend(got.into_iter().map(|r| (r.m, r.n, r.h, r.ts)));
-        }
-        Ok(have)
+        let k: Vec<(String, u32, u64)> = keys
+            .iter()
+            .map(|r| (r.tlog_message.clone(), r.tlog_line, r.tlog_hash))
+            .collect();
+        let got: Vec<LogLine> = self
+            .sink
+            .check::<TaskLogsRow>()
+            .what("checking TaskLogs")
+            .chunk(LOG_LOOKUP_CHUNK)
+            .lookup(
+                &["tlog_message", "tlog_line", "tlog_hash"],
+                &k,
+                &["tlog_message", "tlog_line", "tlog_hash", "tlog_ts"],
+            )
+            .await?;
+        Ok(got.into_iter().collect())
     }
 
     /// The log rows to write. Every log is parsed first (a bad log fails the load before
@@ -732,48 +636,28 @@ impl Loader<'_> {
         let mut hashes: Vec<u64> = headers.iter().map(|h| h.pkg_hash).collect();
         hashes.sort_unstable();
         hashes.dedup();
-        let mut names: Vec<&str> = headers.iter().map(|h| h.name.as_str()).collect();
+        let mut names: Vec<String> = headers.iter().map(|h| h.name.clone()).collect();
         names.sort_unstable();
         names.dedup();
         // Packages rows by (name, hash): the name keeps the lookup on Packages' sorting key.
-        let mut have_pkg: HashSet<u64> = HashSet::new();
-        for chunk in hashes.chunks(LOOKUP_CHUNK) {
-            let rows: Vec<HashRow> = self
-                .fetch(
-                    self.db
-                        .client()
-                        .query_raw(
-                            "SELECT DISTINCT pkg_hash AS h FROM Packages_buffer \
-                             WHERE pkg_name IN {n:Array(String)} AND pkg_hash IN {h:Array(UInt64)}",
-                        )
-                        .param("n", &names)
-                        .param("h", chunk),
-                    "checking Packages",
-                )
-                .await?;
-            have_pkg.extend(rows.into_iter().map(|r| r.h));
-        }
+        let have_pkg = self
+            .sink
+            .check::<PackagesRow>()
+            .any_of("pkg_name", names)
+            .present("pkg_hash", &hashes)
+            .await?;
         let mut have_hash: HashSet<(u64, [u8; 16])> = HashSet::new();
         let mut complete: HashSet<u64> = HashSet::new();
-        for chunk in hashes.chunks(LOOKUP_CHUNK) {
-            let rows: Vec<HashMd5Row> = self
-                .fetch(
-                    self.db
-                        .client()
-                        .query_raw(
-                            "SELECT DISTINCT pkgh_mmh AS h, lower(hex(pkgh_md5)) AS md5 FROM PackageHash_buffer \
-                             WHERE pkgh_mmh IN {h:Array(UInt64)}",
-                        )
-                        .param("h", chunk),
-                    "checking PackageHash",
-                )
-                .await?;
-            for r in rows {
-                complete.insert(r.h);
-                let mut md5 = [0u8; 16];
-                if hex::decode_to_slice(&r.md5, &mut md5).is_ok() {
-                    have_hash.insert((r.h, md5));
-                }
+        let pairs: Vec<(u64, String)> = self
+            .sink
+            .check::<PackageHashRow>()
+            .pairs("pkgh_mmh", "pkgh_md5", &hashes)
+            .await?;
+        for (h, md5_hex) in pairs {
+            complete.insert(h);
+            let mut md5 = [0u8; 16];
+            if hex::decode_to_slice(&md5_hex, &mut md5).is_ok() {
+                have_hash.insert((h, md5));
             }
         }
         // A binary's source package is its iteration's.
@@ -845,17 +729,15 @@ impl Loader<'_> {
             .map(|p| p.rows.pkg_hash)
             .filter(|h| have_pkg.contains(h))
             .collect();
-        let q = |t: &str| {
-            format!("SELECT DISTINCT pkg_hash AS h FROM {t} WHERE pkg_hash IN {{h:Array(UInt64)}}")
-        };
-        let have_files = self
-            .hashes(&q("Files_buffer"), &partial, "checking Files")
+        let s = &self.sink;
+        let have_files = s.check::<FilesRow>().present("pkg_hash", &partial).await?;
+        let have_deps = s
+            .check::<DependsRow>()
+            .present("pkg_hash", &partial)
             .await?;
-        let have_deps = self
-            .hashes(&q("Depends_buffer"), &partial, "checking Depends")
-            .await?;
-        let have_specs = self
-            .hashes(&q("Specfiles_buffer"), &partial, "checking Specfiles")
+        let have_specs = s
+            .check::<SpecfilesRow>()
+            .present("pkg_hash", &partial)
             .await?;
         let mut chlog: Vec<u64> = chunk
             .iter()
@@ -863,8 +745,9 @@ impl Loader<'_> {
             .collect();
         chlog.sort_unstable();
         chlog.dedup();
-        let have_chlog = self
-            .hashes("SELECT DISTINCT chlog_hash AS h FROM Changelog_buffer WHERE chlog_hash IN {h:Array(UInt64)}", &chlog, "checking Changelog")
+        let have_chlog = s
+            .check::<ChangelogRow>()
+            .present("chlog_hash", &chlog)
             .await?;
         let mut packages: Vec<PackagesRow> = Vec::new();
         let mut files: Vec<FilesRow> = Vec::new();
@@ -898,58 +781,34 @@ impl Loader<'_> {
                 hash_rows.push(p.hash_row);
             }
         }
-        self.insert(table::PACKAGES, "Packages", packages).await?;
-        self.insert(table::CHANGELOG, "Changelog", changelog)
-            .await?;
-        self.insert(table::FILES, "Files", files).await?;
-        self.insert(table::DEPENDS, "Depends", depends).await?;
-        self.insert(table::SPECFILES, "Specfiles", specs).await?;
-        self.insert(table::PACKAGE_HASH, "PackageHash", hash_rows)
-            .await?;
+        let s = &mut self.sink;
+        s.write(packages).await?;
+        s.write(changelog).await?;
+        s.write(files).await?;
+        s.write(depends).await?;
+        s.write(specs).await?;
+        s.write(hash_rows).await?;
         Ok(())
     }
 
-    /// The original's global file-provides statement (§5.6), through the buffers so its
-    /// result does not depend on when they flush. It inserts only names nobody provides
-    /// yet, so running it again adds nothing.
+    /// The original's global file-provides statement (§5.6, [`derived::insert_file_provides`]),
+    /// counted as `FileProvides`; a dry run counts only what the database already holds.
     async fn file_provides(&mut self) -> Result<()> {
-        const SELECT: &str = "SELECT DISTINCT F.pkg_hash AS pkg_hash, U.fn_name AS dp_name, '' AS dp_version, \
-            toUInt32(0) AS dp_flag, 'provide' AS dp_type \
-            FROM Files_buffer AS F \
-            INNER JOIN ( \
-                SELECT DISTINCT fn_hash, fn_name FROM FileNames_buffer WHERE fn_name IN ( \
-                    SELECT DISTINCT dp_name FROM Depends_buffer \
-                    WHERE dp_type = 'require' AND dp_name NOT LIKE 'rpmlib%' \
-                      AND dp_name NOT IN (SELECT dp_name FROM Depends_buffer WHERE dp_type = 'provide') \
-                ) \
-            ) AS U ON U.fn_hash = F.file_hashname";
-        let n: Vec<CountRow> = self
-            .fetch(
-                self.db
-                    .client()
-                    .query_raw(&format!("SELECT count() AS n FROM ({SELECT})")),
-                "counting file provides",
-            )
-            .await?;
-        let n = n.first().map(|r| r.n).unwrap_or(0);
-        *self.report.rows.entry("FileProvides").or_default() += n;
+        let ctx = format!("task {}", self.task_id);
+        let n = derived::count_file_provides(self.db, &ctx).await?;
+        self.sink.count("FileProvides", n);
         if n == 0 || self.opts.dry_run {
             return Ok(());
         }
-        self.db
-            .execute(
-                &format!("INSERT INTO Depends_buffer (pkg_hash, dp_name, dp_version, dp_flag, dp_type) {SELECT}"),
-                &format!("task {}: inserting file provides", self.task_id),
-            )
-            .await?;
-        altrepodb_db::flush::flush_buffers(self.db, &["Depends_buffer"]).await?;
+        derived::insert_file_provides(self.db, &ctx).await?;
+        self.sink.flush_buffers(&["Depends_buffer"]).await?;
         Ok(())
     }
 
     /// `-f`: flushes the buffers a task load writes (the load itself already made its own
     /// rows durable; this also flushes what other writers left there).
     async fn flush(&self) -> Result<()> {
-        altrepodb_db::flush::flush_buffers(self.db, altrepodb_db::flush::TASK_LOAD).await?;
+        self.sink.flush_buffers(flush::TASK_LOAD).await?;
         Ok(())
     }
 }
