@@ -293,6 +293,7 @@ fn repo_loader(a: RepoLoaderArgs) -> anyhow::Result<i32> {
         workers: a.workers,
         force: a.force,
         dry_run: false,
+        skip_bad: false,
         common: a.db.to_common(),
     })
 }

@@ -10,8 +10,11 @@ pub mod bounded;
 pub mod fuzzing;
 pub mod package;
 pub mod repo;
+pub mod report;
 pub mod safe_path;
 pub mod task;
+
+pub use report::{LoadReport, Skipped};
 
 /// Progress reports from a running load (the CLI draws bars; tests and the daemon ignore them).
 pub trait Observer: Send + Sync {

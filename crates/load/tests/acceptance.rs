@@ -82,6 +82,7 @@ fn repo_opts(pkgset: &str, path: &Path, date: &str, force: bool) -> RepoLoadOpti
         force,
         dry_run: false,
         limits: Default::default(),
+        skip_bad: false,
     }
 }
 

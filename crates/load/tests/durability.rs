@@ -73,12 +73,7 @@ impl Server {
         settings.port = Some(port);
         settings.dbname = "repodb".into();
         // The server's password lives in its home, so it holds across restarts.
-        settings.password = self
-            .server
-            .as_ref()
-            .expect("running")
-            .password()
-            .to_owned();
+        settings.password = self.server.as_ref().expect("running").password().to_owned();
         Db::connect(&settings, &self.opts, false)
             .await
             .expect("connect")
@@ -176,6 +171,7 @@ async fn load_everything(db: &Db, inp: &Inputs) {
         force: false,
         dry_run: false,
         limits: Default::default(),
+        skip_bad: false,
     };
     load_repo(db, &opts, Arc::new(NoObserver))
         .await

@@ -128,6 +128,7 @@ async fn repo_snapshot_loads_librpm_file_classes() {
         force: false,
         dry_run: false,
         limits: Default::default(),
+        skip_bad: false,
     };
     load_repo(t.db(), &opts, Arc::new(NoObserver))
         .await

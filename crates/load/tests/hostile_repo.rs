@@ -348,6 +348,7 @@ fn opts(path: &Path) -> RepoLoadOptions {
         force: false,
         dry_run: false,
         limits: ReadLimits::default(),
+        skip_bad: false,
     }
 }
 

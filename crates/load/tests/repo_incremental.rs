@@ -36,6 +36,7 @@ fn opts(path: &Path, date: &str) -> RepoLoadOptions {
         force: false,
         dry_run: false,
         limits: Default::default(),
+        skip_bad: false,
     }
 }
 

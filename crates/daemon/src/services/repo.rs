@@ -162,17 +162,10 @@ impl Job for RepoJob {
                 force: false,
                 dry_run: false,
                 limits: ReadLimits::from_env().map_err(|e| JobError::permanent(e.to_string()))?,
+                skip_bad: false,
             };
             match load_repo(&ctx.db, &opts, Arc::new(NoObserver)).await {
-                Ok(report) => Ok(JobOutcome {
-                    summary: report.summary(),
-                    rows: report
-                        .rows
-                        .iter()
-                        .map(|(k, v)| ((*k).to_owned(), *v))
-                        .collect(),
-                    already_done: false,
-                }),
+                Ok(report) => Ok(JobOutcome::from_report(&report, false)),
                 Err(RepoError::AlreadyLoaded { .. }) => Ok(JobOutcome {
                     summary: format!(
                         "{} {} is loaded already",
@@ -180,6 +173,7 @@ impl Job for RepoJob {
                         job.date
                     ),
                     rows: BTreeMap::new(),
+                    skipped: 0,
                     already_done: true,
                 }),
                 Err(RepoError::Db(e)) if e.exit_code() == altrepodb_db::error::EXIT_CONNECTION => {

@@ -119,11 +119,7 @@ impl TaskLoader for DirTaskLoader {
             opts.flush = true;
             opts.limits = ReadLimits::from_env().map_err(|e| JobError::permanent(e.to_string()))?;
             match load_task(&db, &opts, Arc::new(NoObserver)).await {
-                Ok(r) => Ok(JobOutcome {
-                    summary: r.summary(),
-                    rows: r.rows.iter().map(|(k, v)| ((*k).to_owned(), *v)).collect(),
-                    already_done: r.already_loaded,
-                }),
+                Ok(r) => Ok(JobOutcome::from_report(&r, r.already_loaded)),
                 Err(TaskError::Db(e)) if e.exit_code() == altrepodb_db::error::EXIT_CONNECTION => {
                     Err(JobError::transient(e.to_string()))
                 }
@@ -672,6 +668,7 @@ impl TaskJob {
         Ok(JobOutcome {
             summary,
             rows,
+            skipped: 0,
             already_done: already,
         })
     }

@@ -11,17 +11,17 @@
 //! - the root `PackageSetName` row, which makes the snapshot visible and fires the
 //!   `StaticLastPackages` cascade, is written last. No root, no visible package set.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use altrepodb_db::rows::{
     ChangelogRow, DependsRow, FilesRow, Fixed64, PackageHashRow, PackageSetNameRow, PackageSetRow,
     PackagesRow, SpecfilesRow,
 };
 use altrepodb_db::sink::Sink;
-use altrepodb_db::{derived, flush, Db, DbError};
+use altrepodb_db::{derived, flush, registry, Db, DbError};
 use rayon::prelude::*;
 use thiserror::Error;
 use uuid::Uuid;
@@ -29,6 +29,7 @@ use uuid::Uuid;
 use super::scan::{scan, FileDigests, Inventory, ScanError};
 use crate::bounded::ReadLimits;
 use crate::package::{read_package_file, PackageError, PackageRows};
+use crate::report::{LoadReport, Skipped};
 use crate::Observer;
 
 /// Packages parsed and written together; deterministic chunk boundaries keep re-runs alike.
@@ -53,48 +54,56 @@ pub struct RepoLoadOptions {
     pub dry_run: bool,
     /// Caps on lists and spec files read from the snapshot.
     pub limits: ReadLimits,
+    /// A corrupt package file is reported (path and offset) and left out of the package set
+    /// instead of failing the load (`--skip-bad`).
+    pub skip_bad: bool,
 }
 
-/// What a load did (or, with `dry_run`, would do).
+impl RepoLoadOptions {
+    /// Loads `path` as `pkgset` of `date`: no tag, 4 workers, nothing forced or skipped.
+    pub fn new(
+        pkgset: impl Into<String>,
+        path: impl Into<PathBuf>,
+        date: impl Into<String>,
+    ) -> Self {
+        RepoLoadOptions {
+            pkgset: pkgset.into(),
+            path: path.into(),
+            date: date.into(),
+            tag: String::new(),
+            workers: 4,
+            force: false,
+            dry_run: false,
+            skip_bad: false,
+            limits: ReadLimits::default(),
+        }
+    }
+}
+
+/// What a load did (or, with `dry_run`, would do): the [`LoadReport`] (rows per table,
+/// skipped files, seconds; it dereferences to it) and the snapshot's particulars.
 #[derive(Debug, Clone, Default)]
 pub struct RepoLoadReport {
+    /// Rows, skipped inputs, time.
+    pub report: LoadReport,
     /// Branch name as stored.
     pub pkgset: String,
     /// Snapshot date.
     pub date: String,
-    /// Package entries in the snapshot (sources + binaries).
-    pub packages_seen: usize,
-    /// Packages that were not in the database.
-    pub packages_new: usize,
     /// File names of the new packages.
     pub new_packages: Vec<String>,
-    /// Rows per table (logical table names).
-    pub rows: BTreeMap<&'static str, u64>,
-    /// Wall time.
-    pub elapsed: Duration,
-    /// True when nothing was written.
-    pub dry_run: bool,
 }
 
-impl RepoLoadReport {
-    /// The one-line summary printed at the end of a load.
-    pub fn summary(&self) -> String {
-        let rows = self
-            .rows
-            .iter()
-            .map(|(t, n)| format!("{t}={n}"))
-            .collect::<Vec<_>>()
-            .join(" ");
-        format!(
-            "{}{} {}: {} packages seen, {} new; rows {}; {:.1} s",
-            if self.dry_run { "dry run: " } else { "" },
-            self.pkgset,
-            self.date,
-            self.packages_seen,
-            self.packages_new,
-            rows,
-            self.elapsed.as_secs_f64()
-        )
+impl std::ops::Deref for RepoLoadReport {
+    type Target = LoadReport;
+    fn deref(&self) -> &LoadReport {
+        &self.report
+    }
+}
+
+impl std::ops::DerefMut for RepoLoadReport {
+    fn deref_mut(&mut self) -> &mut LoadReport {
+        &mut self.report
     }
 }
 
@@ -200,10 +209,13 @@ pub async fn load_repo(
         date_ts,
         root,
         report: RepoLoadReport {
+            report: LoadReport {
+                subject: format!("{} {}", opts.pkgset, opts.date),
+                packages_seen: inv.sources.len() + inv.binaries.len(),
+                ..LoadReport::new(registry::loader::REPO, opts.dry_run)
+            },
             pkgset: opts.pkgset.clone(),
             date: opts.date.clone(),
-            dry_run: opts.dry_run,
-            packages_seen: inv.sources.len() + inv.binaries.len(),
             ..Default::default()
         },
         seen: HashSet::new(),
@@ -362,10 +374,11 @@ impl Loader<'_> {
             return Ok(out);
         }
         self.obs.phase("packages", todo.len() as u64);
-        let (tx, mut rx) =
-            tokio::sync::mpsc::channel::<Result<Vec<(Todo, PackageRows)>, RepoError>>(1);
+        type Parsed = Vec<(Todo, Result<PackageRows, PackageError>)>;
+        let (tx, mut rx) = tokio::sync::mpsc::channel::<Result<Parsed, RepoError>>(1);
         let workers = self.opts.workers.max(1);
         let limits = self.opts.limits;
+        let skip_bad = self.opts.skip_bad;
         // Parsing runs on its own pool while the previous chunk is being inserted.
         let producer = std::thread::spawn(move || {
             let pool = match rayon::ThreadPoolBuilder::new().num_threads(workers).build() {
@@ -376,20 +389,20 @@ impl Loader<'_> {
                 }
             };
             for chunk in todo.chunks(CHUNK_PACKAGES) {
-                let parsed: Result<Vec<(Todo, PackageRows)>, RepoError> = pool.install(|| {
+                let parsed: Parsed = pool.install(|| {
                     chunk
                         .par_iter()
-                        .map(|t| Ok((t.clone(), read_package_file(&t.path, &limits)?)))
+                        .map(|t| (t.clone(), read_package_file(&t.path, &limits)))
                         .collect()
                 });
-                let failed = parsed.is_err();
-                if tx.blocking_send(parsed).is_err() || failed {
+                let failed = parsed.iter().any(|(_, r)| r.is_err());
+                if tx.blocking_send(Ok(parsed)).is_err() || (failed && !skip_bad) {
                     return;
                 }
             }
         });
         while let Some(chunk) = rx.recv().await {
-            let mut chunk = chunk?;
+            let mut chunk = self.keep_good(chunk?)?;
             for (_, rows) in &mut chunk {
                 if rows.package.pkg_sourcepackage == 0 {
                     // Binary: link to its source package (0 when the source is unknown).
@@ -412,6 +425,39 @@ impl Loader<'_> {
             .map_err(|_| RepoError::Internal("package parser thread panicked".into()))?;
         self.obs.finish_phase();
         Ok(out)
+    }
+
+    /// The packages of a parsed chunk that can be written. A corrupt package file (a bad
+    /// header, or a source package whose payload cannot give its spec file) fails the load,
+    /// or with `--skip-bad` is reported (path, offset, reason) and left out: it gets no rows
+    /// and is no member of the package set; binaries built from a skipped source keep
+    /// `pkg_srcrpm_hash` 0, as for any unknown source. Files that cannot be read fail the
+    /// load either way (that is the mirror's problem, not the package's).
+    fn keep_good(
+        &mut self,
+        chunk: Vec<(Todo, Result<PackageRows, PackageError>)>,
+    ) -> Result<Vec<(Todo, PackageRows)>, RepoError> {
+        let mut good = Vec::with_capacity(chunk.len());
+        for (t, parsed) in chunk {
+            match parsed {
+                Ok(rows) => good.push((t, rows)),
+                Err(PackageError::Rpm { path, source }) if self.opts.skip_bad => {
+                    self.skip(&path, source.to_string());
+                }
+                Err(PackageError::Payload { path, message }) if self.opts.skip_bad => {
+                    self.skip(&path, format!("spec file: {message}"));
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Ok(good)
+    }
+
+    fn skip(&mut self, path: &std::path::Path, reason: String) {
+        tracing::warn!("{}: {reason} (skipped: --skip-bad)", path.display());
+        self.report
+            .skipped
+            .push(Skipped::new(path.display().to_string(), reason));
     }
 
     /// Writes one chunk insert-if-absent, `PackageHash` rows last.

@@ -18,10 +18,10 @@
 //! later state writes its own state, subtask and iteration rows (they carry
 //! `task_changed`) and whatever else is new: logs, plans, packages, approvals.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use altrepodb_db::rows::{
     ChangelogRow, DependsRow, FilesRow, Fixed64, PackageHashRow, PackagesRow, SpecfilesRow,
@@ -31,7 +31,7 @@ use altrepodb_db::rows_task::{
     TaskPlanPkgHashRow, TaskProgressRow, TaskStatesRow, TaskSubtaskProgressRow, TasksRow,
 };
 use altrepodb_db::sink::Sink;
-use altrepodb_db::{derived, flush, Db};
+use altrepodb_db::{derived, flush, registry, Db};
 use altrepodb_rpm::{DigestAlgo, Package, Tag};
 use rayon::prelude::*;
 
@@ -44,6 +44,7 @@ use super::rows;
 use super::source::{resolve_in, TaskDir};
 use crate::bounded::{read_file_capped, ReadLimits};
 use crate::package::{read_package_file, PackageError, PackageRows};
+use crate::report::{LoadReport, Skipped};
 use crate::Observer;
 
 /// Packages parsed and written together.
@@ -89,9 +90,12 @@ impl TaskLoadOptions {
     }
 }
 
-/// What a load did (or, with `dry_run`, would do).
+/// What a load did (or, with `dry_run`, would do): the [`LoadReport`] (rows per table,
+/// skipped inputs, seconds; it dereferences to it) and the task's particulars.
 #[derive(Debug, Clone, Default)]
 pub struct TaskLoadReport {
+    /// Rows, skipped inputs, time.
+    pub report: LoadReport,
     /// `task/id`.
     pub task_id: u32,
     /// `task/state`.
@@ -102,58 +106,20 @@ pub struct TaskLoadReport {
     pub try_iter: (u16, u8),
     /// The same state was loaded already (only approvals were reconciled).
     pub already_loaded: bool,
-    /// Package files the task names.
-    pub packages_seen: usize,
-    /// Packages that were not (completely) in the database.
-    pub packages_new: usize,
-    /// Rows per table (logical names).
-    pub rows: BTreeMap<&'static str, u64>,
-    /// Items skipped with a warning (file and reason).
-    pub skipped: Vec<String>,
     /// Where the JSON dump went.
     pub dump: Option<PathBuf>,
-    /// Wall time.
-    pub elapsed: Duration,
-    /// Nothing was written.
-    pub dry_run: bool,
 }
 
-impl TaskLoadReport {
-    /// The one-line summary printed at the end of a load.
-    pub fn summary(&self) -> String {
-        let rows = self
-            .rows
-            .iter()
-            .filter(|(_, n)| **n > 0)
-            .map(|(t, n)| format!("{t}={n}"))
-            .collect::<Vec<_>>()
-            .join(" ");
-        format!(
-            "{}task {} {} (try {}, iter {}){}: {} packages seen, {} new; rows {}; {:.1} s",
-            if self.dry_run { "dry run: " } else { "" },
-            self.task_id,
-            self.state,
-            self.try_iter.0,
-            self.try_iter.1,
-            if self.already_loaded {
-                ", state already loaded"
-            } else {
-                ""
-            },
-            self.packages_seen,
-            self.packages_new,
-            if rows.is_empty() {
-                "none".to_owned()
-            } else {
-                rows
-            },
-            self.elapsed.as_secs_f64()
-        )
+impl std::ops::Deref for TaskLoadReport {
+    type Target = LoadReport;
+    fn deref(&self) -> &LoadReport {
+        &self.report
     }
+}
 
-    /// Rows of one table.
-    pub fn rows_of(&self, table: &str) -> u64 {
-        self.rows.get(table).copied().unwrap_or(0)
+impl std::ops::DerefMut for TaskLoadReport {
+    fn deref_mut(&mut self) -> &mut LoadReport {
+        &mut self.report
     }
 }
 
@@ -236,13 +202,19 @@ pub async fn load_task(
     let task = blocking(move || read_task(&TaskDir::open(&path)?.with_limits(limits))).await?;
     obs.finish_phase();
     let mut report = TaskLoadReport {
+        report: LoadReport {
+            packages_seen: task.package_paths().len(),
+            skipped: task
+                .skipped
+                .iter()
+                .map(|m| Skipped::from_message(m))
+                .collect(),
+            ..LoadReport::new(registry::loader::TASK, opts.dry_run)
+        },
         task_id: task.state.task_id,
         state: task.state.state.clone(),
         changed: task.state.changed,
         try_iter: (task.state.task_try, task.state.task_iter),
-        packages_seen: task.package_paths().len(),
-        skipped: task.skipped.clone(),
-        dry_run: opts.dry_run,
         ..TaskLoadReport::default()
     };
     if let Some(dir) = &opts.dump_json {
@@ -266,6 +238,18 @@ pub async fn load_task(
     } = l;
     report.rows = sink.finish().await?;
     report.elapsed = started.elapsed();
+    report.report.subject = format!(
+        "task {} {} (try {}, iter {}){}",
+        report.task_id,
+        report.state,
+        report.try_iter.0,
+        report.try_iter.1,
+        if report.already_loaded {
+            ", state already loaded"
+        } else {
+            ""
+        }
+    );
     Ok(report)
 }
 

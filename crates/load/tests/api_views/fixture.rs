@@ -108,6 +108,7 @@ fn repo_opts(pkgset: &str, path: &Path, date: &str) -> RepoLoadOptions {
         force: false,
         dry_run: false,
         limits: Default::default(),
+        skip_bad: false,
     }
 }
 
