@@ -16,10 +16,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
 
-use altrepodb_db::rows::{
-    ChangelogRow, DependsRow, FilesRow, Fixed64, PackageHashRow, PackageSetNameRow, PackageSetRow,
-    PackagesRow, SpecfilesRow,
-};
+use altrepodb_db::rows::{PackageHashRow, PackageSetNameRow, PackageSetRow};
 use altrepodb_db::sink::Sink;
 use altrepodb_db::{derived, flush, registry, Db, DbError};
 use rayon::prelude::*;
@@ -29,6 +26,7 @@ use uuid::Uuid;
 use super::scan::{scan, FileDigests, Inventory, ScanError};
 use crate::bounded::ReadLimits;
 use crate::package::{read_package_file, PackageError, PackageRows};
+use crate::package_store::PackageStore;
 use crate::report::{LoadReport, Skipped};
 use crate::Observer;
 
@@ -177,8 +175,8 @@ struct Loader<'a> {
     date_ts: u32,
     root: Uuid,
     report: RepoLoadReport,
-    /// Hashes this run has written or found complete; a package listed twice is written once.
-    seen: HashSet<u64>,
+    /// Writes new packages' rows; a package listed twice is written once.
+    store: PackageStore,
     sink: Sink<'a>,
     obs: Arc<dyn Observer>,
 }
@@ -218,7 +216,7 @@ pub async fn load_repo(
             date: opts.date.clone(),
             ..Default::default()
         },
-        seen: HashSet::new(),
+        store: PackageStore::new(),
         sink: Sink::new(db, root.to_string(), opts.dry_run),
         obs,
     };
@@ -460,150 +458,15 @@ impl Loader<'_> {
             .push(Skipped::new(path.display().to_string(), reason));
     }
 
-    /// Writes one chunk insert-if-absent, `PackageHash` rows last.
+    /// Writes one chunk insert-if-absent, `PackageHash` rows last ([`PackageStore`]).
     async fn write_chunk(&mut self, chunk: Vec<(Todo, PackageRows)>) -> Result<(), RepoError> {
         self.report.packages_new += chunk.len();
         self.report
             .new_packages
             .extend(chunk.iter().map(|(t, _)| t.name.clone()));
-        // A header seen under two file names (say, a signed copy) is one package: its rows are
-        // written once, but each file gets its PackageHash row so neither is read again.
-        let hash_keys: Vec<(u64, [u8; 16])> = chunk
-            .iter()
-            .map(|(t, r)| (r.pkg_hash, t.digests.md5.unwrap_or_default()))
-            .collect();
-        let mut fresh = Vec::with_capacity(chunk.len());
-        let mut file_digests = Vec::with_capacity(chunk.len());
-        for (t, r) in chunk {
-            file_digests.push((r.pkg_hash, r.sha1header, t.digests));
-            if self.seen.insert(r.pkg_hash) {
-                fresh.push(r);
-            }
-        }
-        let hashes: Vec<u64> = fresh.iter().map(|r| r.pkg_hash).collect();
-        let have_pkg = self
-            .sink
-            .check::<PackagesRow>()
-            .present("pkg_hash", &hashes)
-            .await?;
-        let have_files = self
-            .sink
-            .check::<FilesRow>()
-            .present("pkg_hash", &hashes)
-            .await?;
-        let have_deps = self
-            .sink
-            .check::<DependsRow>()
-            .present("pkg_hash", &hashes)
-            .await?;
-        let have_specs = self
-            .sink
-            .check::<SpecfilesRow>()
-            .present("pkg_hash", &hashes)
-            .await?;
-        let mut chlog: Vec<u64> = fresh
-            .iter()
-            .flat_map(|r| r.changelog.iter().map(|c| c.chlog_hash))
-            .collect();
-        chlog.sort_unstable();
-        chlog.dedup();
-        let have_chlog = self
-            .sink
-            .check::<ChangelogRow>()
-            .present("chlog_hash", &chlog)
-            .await?;
-        // Changelog texts are shared between packages: each new hash is written once.
-        let new_chlog: HashSet<u64> = chlog
-            .into_iter()
-            .filter(|h| !have_chlog.contains(h))
-            .collect();
-        let have_hash = self.existing_hash_rows(&hash_keys).await?;
-
-        let mut hash_rows = Vec::new();
-        let mut queued: HashSet<(u64, [u8; 16])> = HashSet::new();
-        for (h, sha1, d) in file_digests {
-            let key = (h, d.md5.unwrap_or_default());
-            if have_hash.contains(&key) || !queued.insert(key) {
-                continue;
-            }
-            hash_rows.push(PackageHashRow {
-                pkgh_mmh: h,
-                pkgh_md5: key.1,
-                pkgh_sha1: sha1,
-                pkgh_sha256: d.sha256.unwrap_or_default(),
-                pkgh_blake2b: Fixed64(d.blake2b.unwrap_or([0; 64])),
-            });
-        }
-        let mut packages = Vec::new();
-        let mut files = Vec::new();
-        let mut depends = Vec::new();
-        let mut specfiles = Vec::new();
-        let mut changelog = Vec::new();
-        let mut chlog_written: HashSet<u64> = HashSet::new();
-        // Which tables this chunk writes to at all (the report names only those).
-        let (mut to_files, mut to_depends) = (false, false);
-        for r in fresh {
-            let h = r.pkg_hash;
-            if !have_pkg.contains(&h) {
-                packages.push(r.package);
-            }
-            if !have_files.contains(&h) {
-                to_files = true;
-                files.extend(r.files);
-            }
-            if !have_deps.contains(&h) {
-                to_depends = true;
-                depends.extend(r.depends);
-            }
-            if let Some(spec) = r.specfile {
-                if !have_specs.contains(&h) {
-                    specfiles.push(spec);
-                }
-            }
-            for c in r.changelog {
-                if new_chlog.contains(&c.chlog_hash) && chlog_written.insert(c.chlog_hash) {
-                    changelog.push(c);
-                }
-            }
-        }
-        // Commit this chunk everywhere, then mark its packages complete.
-        let s = &mut self.sink;
-        if !packages.is_empty() {
-            s.write(packages).await?;
-        }
-        if to_files {
-            s.write(files).await?;
-        }
-        if to_depends {
-            s.write(depends).await?;
-        }
-        if !specfiles.is_empty() {
-            s.write(specfiles).await?;
-        }
-        s.write(changelog).await?;
-        s.write(hash_rows).await?;
+        let chunk = chunk.into_iter().map(|(t, r)| (t.digests, r)).collect();
+        self.store.write(&mut self.sink, chunk).await?;
         Ok(())
-    }
-
-    /// Which (pkg_hash, file MD5) pairs `PackageHash` has already.
-    async fn existing_hash_rows(
-        &self,
-        keys: &[(u64, [u8; 16])],
-    ) -> Result<HashSet<(u64, [u8; 16])>, RepoError> {
-        let hashes: Vec<u64> = keys.iter().map(|k| k.0).collect();
-        let pairs: Vec<(u64, String)> = self
-            .sink
-            .check::<PackageHashRow>()
-            .pairs("pkgh_mmh", "pkgh_md5", &hashes)
-            .await?;
-        let mut out = HashSet::new();
-        for (mmh, md5_hex) in pairs {
-            let mut md5 = [0u8; 16];
-            if hex::decode_to_slice(&md5_hex, &mut md5).is_ok() {
-                out.insert((mmh, md5));
-            }
-        }
-        Ok(out)
     }
 
     fn node(
