@@ -314,6 +314,17 @@ pub fn run(name: &str, args: Vec<OsString>) -> Option<i32> {
                 a,
             )));
         }
+        "package_loader" => {
+            let a = PackageLoaderArgs::try_parse_from(&args).unwrap_or_else(|e| e.exit());
+            return done(crate::cmd::package::load(
+                &crate::cmd::package::PackageLoadArgs {
+                    file: a.file,
+                    force: a.force,
+                    flush: a.flush_buffers,
+                    common: a.db.to_common(),
+                },
+            ));
+        }
         "task_cleaner" => {
             let a = TaskCleanerArgs::try_parse_from(&args).unwrap_or_else(|e| e.exit());
             return done(crate::cmd::task::clean(
@@ -343,10 +354,6 @@ pub fn run(name: &str, args: Vec<OsString>) -> Option<i32> {
         "iso_loader" => (
             IsoLoaderArgs::try_parse_from(&args).map(drop),
             "altrepodb image load",
-        ),
-        "package_loader" => (
-            PackageLoaderArgs::try_parse_from(&args).map(drop),
-            "altrepodb package load",
         ),
         "acl_loader" => (
             AclLoaderArgs::try_parse_from(&args).map(drop),

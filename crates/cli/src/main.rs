@@ -19,7 +19,9 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
-use crate::cli::{BenchAction, Cli, Command, DbAction, RepoAction, RpmAction, TaskAction};
+use crate::cli::{
+    BenchAction, Cli, Command, DbAction, PackageAction, RepoAction, RpmAction, TaskAction,
+};
 
 /// Exit code of a command or alias that this version cannot run.
 pub const EXIT_UNAVAILABLE: i32 = 2;
@@ -87,6 +89,9 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Repo { action } => match action {
             RepoAction::Load(a) => cmd::repo::load(&a),
         },
+        Command::Package {
+            action: PackageAction::Load(a),
+        } => cmd::package::load(&a),
         Command::Task { action } => match action {
             TaskAction::Load(a) => cmd::task::load(&a),
             TaskAction::Clean(a) => cmd::task::clean(&a),

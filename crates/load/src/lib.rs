@@ -9,6 +9,7 @@ pub mod bounded;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod package;
+pub mod package_loader;
 pub mod package_store;
 pub mod repo;
 pub mod report;

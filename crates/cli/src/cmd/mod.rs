@@ -7,6 +7,7 @@ pub mod cluster;
 pub mod daemon;
 pub mod db;
 pub mod generate;
+pub mod package;
 pub mod repo;
 pub mod server;
 pub mod sql;
