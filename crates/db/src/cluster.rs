@@ -198,6 +198,33 @@ fn quote(s: &str) -> String {
     format!("'{}'", s.replace('\\', "\\\\").replace('\'', "\\'"))
 }
 
+/// The `ALTER TABLE name MODIFY SETTING non_replicated_deduplication_window = N` statements of
+/// the schema (insert deduplication on plain MergeTree tables): `None` for any other statement.
+/// Replicated tables deduplicate inserts through Keeper by themselves (their
+/// `replicated_deduplication_window`), so with `--replicated` the statement is dropped
+/// (`Some(None)`); otherwise it runs on every node, on the local table of a sharded one.
+fn render_dedup_setting(opts: &ClusterOptions, stmt: &str) -> Option<Option<String>> {
+    let rest = stmt.trim().strip_prefix("ALTER TABLE ")?;
+    let (name, setting) = rest.split_once(' ')?;
+    let setting = setting.trim();
+    if !setting.starts_with("MODIFY SETTING non_replicated_deduplication_window")
+        || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+    {
+        return None;
+    }
+    if opts.replicated {
+        return Some(None);
+    }
+    let table = match opts.sharded.get(name) {
+        Some(_) => format!("{name}_local"),
+        None => name.to_owned(),
+    };
+    Some(Some(format!(
+        "ALTER TABLE {table} ON CLUSTER {} {setting}",
+        opts.cluster
+    )))
+}
+
 /// Renders one single-node statement for the cluster; a sharded table yields two statements.
 fn render_statement(
     opts: &ClusterOptions,
@@ -209,6 +236,9 @@ fn render_statement(
         file: file.to_owned(),
         index,
     };
+    if let Some(alter) = render_dedup_setting(opts, stmt) {
+        return Ok(alter.into_iter().collect());
+    }
     let (name_start, name_end) = name_span(stmt).ok_or_else(unknown)?;
     let name = stmt[name_start..name_end].trim_matches('`').to_owned();
     let engine = merge_tree_engine(stmt);
@@ -588,8 +618,14 @@ mod tests {
     #[test]
     fn every_statement_is_on_cluster_and_every_merge_tree_replicated() {
         let rendered = render(&opts(true, "Files=pkg_hash,Depends=pkg_hash")).unwrap();
-        // One extra statement per sharded table plus CREATE DATABASE.
-        assert_eq!(rendered.len(), single_node_statements().len() + 3);
+        // One extra statement per sharded table plus CREATE DATABASE, none for the
+        // non-replicated deduplication settings (replicated tables deduplicate by themselves).
+        let dedup = single_node_statements()
+            .iter()
+            .filter(|s| s.contains("non_replicated_deduplication_window"))
+            .count();
+        assert!(dedup > 0);
+        assert_eq!(rendered.len(), single_node_statements().len() + 3 - dedup);
         for st in &rendered {
             assert!(st.sql.contains(" ON CLUSTER altrepo"), "{}", st.sql);
             assert!(!st.sql.contains("currentDatabase()"), "{}", st.sql);
@@ -635,6 +671,32 @@ mod tests {
         );
         assert!(matches!(
             render_statement(&o, "INSERT INTO T VALUES (1)", "f", 2),
+            Err(ClusterError::UnknownStatement { .. })
+        ));
+    }
+
+    #[test]
+    fn dedup_settings_run_on_every_node_and_are_dropped_when_replicated() {
+        let stmt =
+            "ALTER TABLE TaskApprovals MODIFY SETTING non_replicated_deduplication_window = 1000";
+        assert_eq!(
+            render_statement(&opts(false, ""), stmt, "f", 1).unwrap(),
+            vec![
+                "ALTER TABLE TaskApprovals ON CLUSTER altrepo MODIFY SETTING \
+                 non_replicated_deduplication_window = 1000"
+                    .to_owned()
+            ]
+        );
+        assert!(render_statement(&opts(true, ""), stmt, "f", 1)
+            .unwrap()
+            .is_empty());
+        assert!(render(&opts(true, ""))
+            .unwrap()
+            .iter()
+            .all(|r| !r.sql.contains("non_replicated_deduplication_window")));
+        // Any other ALTER is still refused.
+        assert!(matches!(
+            render_statement(&opts(false, ""), "ALTER TABLE T DELETE WHERE 1", "f", 1),
             Err(ClusterError::UnknownStatement { .. })
         ));
     }

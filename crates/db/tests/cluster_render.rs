@@ -119,8 +119,37 @@ async fn every_rendered_statement_is_accepted_by_the_engine_parser() {
             checked += 1;
         }
     }
-    // Both cases render CREATE DATABASE plus every single-node statement (+2 Distributed).
-    let single = cluster::single_node_statements().len();
-    assert_eq!(checked, 2 * (single + 1) + 2);
+    // Both cases render CREATE DATABASE plus every single-node statement (+2 Distributed),
+    // except the non-replicated deduplication settings, which replicated tables do not need.
+    let single = cluster::single_node_statements();
+    let dedup = single
+        .iter()
+        .filter(|s| s.contains("non_replicated_deduplication_window"))
+        .count();
+    assert!(dedup > 0);
+    assert_eq!(checked, 2 * (single.len() + 1 - dedup) + 2);
+    // Without replication those settings run on every node: the parser accepts them too.
+    let plain = ClusterOptions::new("altrepo", "repodb", false, BTreeMap::new()).unwrap();
+    let mut alters = 0;
+    for st in cluster::render(&plain).unwrap() {
+        if !st.sql.starts_with("ALTER TABLE") {
+            continue;
+        }
+        let formatted = client
+            .query("SELECT formatQuery(?) AS text")
+            .bind(st.sql.as_str())
+            .fetch_one::<Formatted>()
+            .await
+            .unwrap_or_else(|e| panic!("the parser rejected\n{}\n{e}", st.sql))
+            .text;
+        assert!(formatted.contains("ON CLUSTER altrepo"), "{formatted}");
+        assert!(
+            formatted.contains("non_replicated_deduplication_window = 1000"),
+            "{formatted}"
+        );
+        alters += 1;
+    }
+    assert_eq!(alters, dedup);
+    checked += alters;
     println!("TEST: {checked} rendered statements accepted by the engine's parser");
 }
