@@ -1,7 +1,9 @@
 #!/bin/sh
-# Fills fuzz/corpus/{header,package,rpmdb_*} from the third-party test data (never committed):
-# whole .rpm files for `package`; main header records and bare blobs for `header`; rpm
-# databases (synthetic ones from seed_rpmdb.sh and the corpus ones) for `rpmdb_*`.
+# Fills fuzz/corpus/{header,package,rpmdb_*,apt_list,hash_list,payload,task_files} from the
+# third-party test data (never committed): whole .rpm files for `package` and `payload`; main
+# header records and bare blobs for `header`, records and lists of them for `apt_list`; rpm
+# databases (synthetic ones from seed_rpmdb.sh and the corpus ones) for `rpmdb_*`; the
+# committed regression inputs for the loaders' targets.
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 td=${ALTREPODB_TESTDATA:-$here/../../shared/testdata}
@@ -47,7 +49,18 @@ for f in "$td"/rpmdb/*/rpmdb.sqlite "$td"/rpmdb/*/rpmdb.sqlite.xz; do
     n=$(basename "$(dirname "$f")")
     case "$f" in *.xz) xz -dc "$f" > "$here/corpus/rpmdb_sqlite/$n" ;; *) cp "$f" "$here/corpus/rpmdb_sqlite/$n" ;; esac
 done
+# The loaders' targets: regression inputs, header records (one, and all of them as a list),
+# whole packages with their payloads.
+for t in apt_list hash_list payload task_files; do
+    mkdir -p "$here/corpus/$t"
+    cp "$here/corpus-regressions/$t"/* "$here/corpus/$t/"
+done
+for f in "$here"/corpus/header/*.record; do
+    [ -e "$f" ] && cp "$f" "$here/corpus/apt_list/"
+done
+cat "$here"/corpus/header/*.record > "$here/corpus/apt_list/all-records" 2>/dev/null || true
+find "$td/rpm" -name '*.rpm' -size -1536k -exec cp {} "$here/corpus/payload/" \;
 find "$here/corpus" -name '*' -type f -size +1536k -delete
-for t in header package rpmdb_bdb rpmdb_ndb rpmdb_sqlite; do
+for t in header package rpmdb_bdb rpmdb_ndb rpmdb_sqlite apt_list hash_list payload task_files; do
     echo "$t: $(ls "$here/corpus/$t" | wc -l)"
 done

@@ -32,12 +32,15 @@ floor_s=$(sed -E 's/.*seconds=([0-9.]+).*/\1/' <<<"$floor")
 headers=$(sed -E 's/headers=([0-9]+).*/\1/' <<<"$floor")
 
 run() { # label dir date
-  /usr/bin/time -f "%e %M" -o "$work/time.txt" "$bin" repo load bench "$2" --date "$3" > "$work/$1.out"
+  # The flush log line gives the price of durability (Buffers flushed before the root row).
+  RUST_LOG=warn,altrepodb_db::flush=debug /usr/bin/time -f "%e %M" -o "$work/time.txt" \
+    "$bin" repo load bench "$2" --date "$3" > "$work/$1.out" 2> "$work/$1.err"
   read -r secs rss_kb < "$work/time.txt"
-  echo "$secs $rss_kb $(tail -1 "$work/$1.out")"
+  flush_s=$(grep -o 'flushed Buffers in [0-9.]* s' "$work/$1.err" | awk '{s += $4} END {printf "%.2f", s}')
+  echo "$secs $rss_kb $flush_s $(tail -1 "$work/$1.out")"
 }
-read -r b_s b_rss b_sum < <(run initial "$day1" 2024-03-01)
-read -r c_s c_rss c_sum < <(run nextday "$day2" 2024-03-02)
+read -r b_s b_rss b_flush b_sum < <(run initial "$day1" 2024-03-01)
+read -r c_s c_rss c_flush c_sum < <(run nextday "$day2" 2024-03-02)
 server_hwm=$(awk '/VmHWM/ {print $2}' "/proc/$(cat "$ALTREPODB_HOME/server.pid")/status" 2>/dev/null || echo 0)
 rows=$("$bin" sql "SELECT (SELECT count() FROM Packages_buffer) + (SELECT count() FROM Files_buffer) + (SELECT count() FROM Depends_buffer) + (SELECT count() FROM Changelog_buffer) + (SELECT count() FROM PackageHash_buffer) + (SELECT count() FROM PackageSet_buffer)" --format tsv)
 pkgs=$("$bin" sql "SELECT count() FROM Packages_buffer" --format tsv)
@@ -52,5 +55,6 @@ printf '%-28s %10s %14s %14s %10s MB\n' "(b) initial load" "$b_s" "$(ratio "$pkg
 printf '%-28s %10s %14s %14s %10s MB\n' "(c) next-day load (2%)" "$c_s" - - "$((c_rss / 1024))"
 echo "embedded server peak RSS: $((server_hwm / 1024)) MB"
 echo "ratios: (b)/(a) = $(ratio "$b_s" "$floor_s"), (c)/(a) = $(ratio "$c_s" "$floor_s")"
+echo "of which flushing Buffers before the root row (durability): (b) $b_flush s, (c) $c_flush s"
 echo "initial: $b_sum"
 echo "next day: $c_sum"

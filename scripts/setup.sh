@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs everything altrepodb needs, idempotently; quick when nothing changed.
 #   1. Debian packages (rpm for the RPM cross-checks, xz-utils, cpio; db5.3-util for the Berkeley DB
-#      rpmdb test inputs; RabbitMQ for the daemon tests; e2fsprogs, squashfs-tools, genisoimage (with
-#      mkzftree) and xorriso, whose readers the image tests compare with);
+#      rpmdb test inputs; RabbitMQ for the daemon tests; e2fsprogs, squashfs-tools, genisoimage
+#      (with mkzftree), xorriso, fdisk (sfdisk) and qemu-utils (qemu-img), whose output the image
+#      tests compare with);
 #   2. the Python venv with the pinned ClickHouse engine (chdb-core) under $ALTREPODB_HOME/venv,
 #      recorded in ~/.config/altrepodb/engine-python so that any other home finds it;
 #   3. the release build, installed as `altrepodb` plus the original tool names as links.
@@ -14,7 +15,7 @@ say() { printf 'setup: %s\n' "$*"; }
 
 # --- 1. system packages ---------------------------------------------------------------------
 apt_packages=(rpm cpio xz-utils zstd time python3-venv rabbitmq-server db5.3-util
-  e2fsprogs squashfs-tools genisoimage xorriso)
+  e2fsprogs squashfs-tools genisoimage xorriso fdisk qemu-utils)
 missing=()
 for p in "${apt_packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -24,4 +24,4 @@ if ! (exec 3<>/dev/tcp/127.0.0.1/5672) 2>/dev/null; then
 fi
 
 # Release profile: reuses the set-up build instead of compiling everything a second time.
-cargo test --release --workspace -- --test-threads="${ALTREPODB_TEST_THREADS:-2}"
+cargo test --release --workspace --no-fail-fast -- --test-threads="${ALTREPODB_TEST_THREADS:-2}"

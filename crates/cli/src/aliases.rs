@@ -28,6 +28,7 @@ pub const ALIASES: &[&str] = &[
     "repodb_amqpfire",
     "altrepod",
     "uploaderd",
+    "altrepobot",
 ];
 
 /// Database options shared by the original loaders (`-p` is the port; its help said "password").
@@ -292,6 +293,7 @@ fn repo_loader(a: RepoLoaderArgs) -> anyhow::Result<i32> {
         workers: a.workers,
         force: a.force,
         dry_run: false,
+        skip_bad: false,
         common: a.db.to_common(),
     })
 }
@@ -312,6 +314,17 @@ pub fn run(name: &str, args: Vec<OsString>) -> Option<i32> {
                 a,
             )));
         }
+        "package_loader" => {
+            let a = PackageLoaderArgs::try_parse_from(&args).unwrap_or_else(|e| e.exit());
+            return done(crate::cmd::package::load(
+                &crate::cmd::package::PackageLoadArgs {
+                    file: a.file,
+                    force: a.force,
+                    flush: a.flush_buffers,
+                    common: a.db.to_common(),
+                },
+            ));
+        }
         "task_cleaner" => {
             let a = TaskCleanerArgs::try_parse_from(&args).unwrap_or_else(|e| e.exit());
             return done(crate::cmd::task::clean(
@@ -321,6 +334,10 @@ pub fn run(name: &str, args: Vec<OsString>) -> Option<i32> {
         "altrepod" | "uploaderd" => {
             let a = DaemonArgs::try_parse_from(&args).unwrap_or_else(|e| e.exit());
             return done(crate::cmd::daemon::run(&a));
+        }
+        "altrepobot" => {
+            let a = crate::cmd::bot::BotArgs::try_parse_from(&args).unwrap_or_else(|e| e.exit());
+            return done(crate::cmd::bot::run(&a));
         }
         "repodb_amqpfire" => {
             let a = AmqpfireArgs::try_parse_from(&args).unwrap_or_else(|e| e.exit());
@@ -337,10 +354,6 @@ pub fn run(name: &str, args: Vec<OsString>) -> Option<i32> {
         "iso_loader" => (
             IsoLoaderArgs::try_parse_from(&args).map(drop),
             "altrepodb image load",
-        ),
-        "package_loader" => (
-            PackageLoaderArgs::try_parse_from(&args).map(drop),
-            "altrepodb package load",
         ),
         "acl_loader" => (
             AclLoaderArgs::try_parse_from(&args).map(drop),

@@ -36,6 +36,12 @@ pub enum Command {
         #[command(subcommand)]
         action: RepoAction,
     },
+    /// Load one source RPM file (the original package_loader).
+    Package {
+        /// The `package` action.
+        #[command(subcommand)]
+        action: PackageAction,
+    },
     /// Load and clean girar build tasks.
     Task {
         /// The `task` action.
@@ -46,6 +52,14 @@ pub enum Command {
     Daemon(crate::cmd::daemon::DaemonArgs),
     /// Publish a trigger message to a daemon service (the original `repodb_amqpfire`).
     Amqpfire(crate::cmd::amqpfire::AmqpfireArgs),
+    /// Post the notifier's messages to a Telegram chat (the original `altrepobot`).
+    Bot(crate::cmd::bot::BotArgs),
+    /// Shell completions and man pages from this command line's definition.
+    Generate {
+        /// The `generate` action.
+        #[command(subcommand)]
+        action: crate::cmd::generate::GenerateAction,
+    },
     /// Inspect RPM files.
     Rpm {
         /// The `rpm` action.
@@ -66,11 +80,14 @@ pub enum Command {
 #[derive(Debug, Subcommand)]
 pub enum DbAction {
     /// Create the database and every schema object (idempotent), and seed LicenseAliases.
-    Init(CommonArgs),
+    Init(crate::cmd::cluster::DbInitArgs),
     /// Show the schema version and object counts.
     Status(CommonArgs),
     /// Compare the live database with the expected schema; exit 1 on any difference.
-    Check(CommonArgs),
+    Check(crate::cmd::cluster::DbCheckArgs),
+    /// List every table and view: which loader writes it (row type, insert target) and which
+    /// views read it (no database needed).
+    Tables,
     /// Print the live schema as a manifest (what `db check` compares against).
     #[command(hide = true)]
     Manifest(CommonArgs),
@@ -81,6 +98,13 @@ pub enum DbAction {
 pub enum BenchAction {
     /// Read every RPM's header bytes once (the floor of a repository load).
     ReadHeaders(crate::cmd::bench::ReadHeadersArgs),
+}
+
+/// `altrepodb package …`.
+#[derive(Debug, Subcommand)]
+pub enum PackageAction {
+    /// Load one source RPM: its package rows, spec file and digests.
+    Load(crate::cmd::package::PackageLoadArgs),
 }
 
 /// `altrepodb repo …`

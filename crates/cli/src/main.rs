@@ -19,7 +19,9 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
-use crate::cli::{BenchAction, Cli, Command, DbAction, RepoAction, RpmAction, TaskAction};
+use crate::cli::{
+    BenchAction, Cli, Command, DbAction, PackageAction, RepoAction, RpmAction, TaskAction,
+};
 
 /// Exit code of a command or alias that this version cannot run.
 pub const EXIT_UNAVAILABLE: i32 = 2;
@@ -76,9 +78,10 @@ pub(crate) fn report(err: &anyhow::Error) -> i32 {
 fn run(cli: Cli) -> anyhow::Result<i32> {
     match cli.command {
         Command::Db { action } => match action {
-            DbAction::Init(c) => cmd::db::init(&c),
+            DbAction::Init(a) => cmd::cluster::init(&a),
             DbAction::Status(c) => cmd::db::status(&c),
-            DbAction::Check(c) => cmd::db::check(&c),
+            DbAction::Check(a) => cmd::cluster::check(&a),
+            DbAction::Tables => cmd::db::tables(),
             DbAction::Manifest(c) => cmd::db::manifest(&c),
         },
         Command::Sql(a) => cmd::sql::run(&a),
@@ -86,12 +89,17 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Repo { action } => match action {
             RepoAction::Load(a) => cmd::repo::load(&a),
         },
+        Command::Package {
+            action: PackageAction::Load(a),
+        } => cmd::package::load(&a),
         Command::Task { action } => match action {
             TaskAction::Load(a) => cmd::task::load(&a),
             TaskAction::Clean(a) => cmd::task::clean(&a),
         },
         Command::Daemon(a) => cmd::daemon::run(&a),
         Command::Amqpfire(a) => cmd::amqpfire::run(&a),
+        Command::Bot(a) => cmd::bot::run(&a),
+        Command::Generate { action } => cmd::generate::run(&action),
         Command::Rpm { action } => match action {
             RpmAction::Show(a) => rpm_show::run(&a),
         },

@@ -1,9 +1,11 @@
-//! Progress bars on a terminal, silent otherwise.
+//! Progress bars on a terminal, silent otherwise: [`Bars`] is the one progress observer of
+//! every loading command.
 
 use std::io::IsTerminal;
-use std::sync::OnceLock;
+use std::sync::{Mutex, OnceLock};
 use std::time::Duration;
 
+use altrepodb_load::Observer;
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 fn multi() -> &'static MultiProgress {
@@ -49,4 +51,49 @@ pub fn spinner(phase: &str) -> ProgressBar {
     pb.set_prefix(phase.to_owned());
     pb.enable_steady_tick(Duration::from_millis(200));
     pb
+}
+
+/// The loaders' progress as bars: one bar (or spinner) per phase.
+#[derive(Default)]
+pub struct Bars {
+    current: Mutex<Option<ProgressBar>>,
+}
+
+impl Observer for Bars {
+    fn phase(&self, name: &str, total: u64) {
+        let bar = if total == 0 {
+            spinner(name)
+        } else {
+            bar(name, total)
+        };
+        if let Ok(mut cur) = self.current.lock() {
+            if let Some(old) = cur.replace(bar) {
+                old.finish_and_clear();
+            }
+        }
+    }
+
+    fn advance(&self, n: u64) {
+        if let Ok(cur) = self.current.lock() {
+            if let Some(b) = cur.as_ref() {
+                b.inc(n);
+            }
+        }
+    }
+
+    fn finish_phase(&self) {
+        if let Ok(mut cur) = self.current.lock() {
+            if let Some(b) = cur.take() {
+                b.finish_and_clear();
+            }
+        }
+    }
+}
+
+/// The end of a load: one line per skipped input on stderr, then the summary line.
+pub fn print_report(report: &altrepodb_load::LoadReport) {
+    for s in &report.skipped {
+        eprintln!("altrepodb: skipped: {s}");
+    }
+    println!("{}", report.summary());
 }

@@ -164,7 +164,7 @@ fn describe(
                     "size": f.size,
                     "mode": f.mode,
                     "md5": hex::encode(&f.md5),
-                    "class": f.class.as_str(),
+                    "class": f.class.stored().as_str(),
                     "linkto": f.linkto,
                 })
             })

@@ -116,6 +116,40 @@ fn init_is_idempotent_and_check_is_clean() {
 }
 
 #[test]
+fn a_changed_view_definition_reaches_an_existing_database() {
+    let h = Home::new();
+    h.ok(&["db", "init"]);
+    let view = |h: &Home| {
+        h.ok(&[
+            "sql",
+            "SELECT create_table_query FROM system.tables WHERE database = currentDatabase() AND name = 'last_pkgnames'",
+            "--format",
+            "tsv",
+        ])
+    };
+    let current = view(&h);
+    // As a database made by an older version: another definition of a view, and its schema
+    // file recorded with that version's checksum.
+    h.ok(&[
+        "sql",
+        "CREATE OR REPLACE VIEW last_pkgnames AS SELECT L.*, '' AS pkgset_pname FROM last_pkgnames_without_pname AS L",
+    ]);
+    h.ok(&[
+        "sql",
+        "INSERT INTO altrepodb_schema_migrations (version, name, checksum) VALUES (2, '0002_package_sets.sql', 'older')",
+    ]);
+    assert_ne!(view(&h), current);
+    let out = h.ok(&["db", "init"]);
+    assert!(out.contains("1 schema files recorded"), "{out}");
+    assert!(!out.contains(" 0 views re-created"), "{out}");
+    assert_eq!(view(&h), current, "the view has this version's definition");
+    let again = h.ok(&["db", "init"]);
+    assert!(again.contains(" 0 views re-created"), "{again}");
+    let check = h.ok(&["db", "check"]);
+    assert!(check.contains("no differences"), "{check}");
+}
+
+#[test]
 fn check_detects_dropped_table_and_changed_type() {
     let h = Home::new();
     h.ok(&["db", "init"]);

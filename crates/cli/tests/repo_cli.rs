@@ -250,3 +250,88 @@ fn repo_loader_alias_loads_with_the_original_options() {
     assert_ne!(out.status.code(), Some(0));
     assert!(String::from_utf8_lossy(&out.stderr).contains("--date"));
 }
+
+/// The first binary package of a generated snapshot (`<arch>/RPMS.classic/*.rpm`).
+fn first_binary(snap: &Path) -> std::path::PathBuf {
+    let mut found = Vec::new();
+    for arch in std::fs::read_dir(snap).unwrap() {
+        let dir = arch.unwrap().path().join("RPMS.classic");
+        if let Ok(entries) = std::fs::read_dir(&dir) {
+            for e in entries {
+                let p = e.unwrap().path();
+                if p.extension().is_some_and(|x| x == "rpm") && p.is_file() {
+                    found.push(p);
+                }
+            }
+        }
+    }
+    found.sort();
+    found.into_iter().next().expect("a binary package")
+}
+
+#[test]
+fn a_corrupt_package_fails_the_load_or_is_reported_and_skipped_with_skip_bad() {
+    let snap = tempfile::tempdir().unwrap();
+    generate(snap.path(), "5");
+    let path = snap.path().to_str().unwrap();
+    // A real package cut short inside its main header; Debian's rpm cannot read it either.
+    let bad = first_binary(snap.path());
+    let bytes = std::fs::read(&bad).unwrap();
+    let cut = altrepodb_rpm::Package::parse(&bytes)
+        .unwrap()
+        .payload_offset() as usize
+        - 64;
+    std::fs::remove_file(&bad).unwrap();
+    std::fs::write(&bad, &bytes[..cut]).unwrap();
+    let rpm = Command::new("rpm")
+        .args(["-qp", "--nosignature", "--nodigest"])
+        .arg(&bad)
+        .output()
+        .expect("Debian rpm");
+    assert!(!rpm.status.success());
+    let bad_name = bad.file_name().unwrap().to_str().unwrap().to_owned();
+
+    let h = Home::new();
+    h.ok(&["db", "init"]);
+    let out = h.run(&["repo", "load", "sisyphus", path, "--date", "2024-03-01"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains(&bad_name) && err.contains("offset"), "{err}");
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    assert_eq!(
+        h.count("SELECT count() FROM PackageSetName WHERE pkgset_depth = 0"),
+        0
+    );
+
+    let out = h.run(&[
+        "repo",
+        "load",
+        "sisyphus",
+        path,
+        "--date",
+        "2024-03-01",
+        "--skip-bad",
+    ]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stdout}\n{stderr}");
+    // One line per skipped input on stderr (path and reason), then the summary line.
+    let skipped: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.starts_with("altrepodb: skipped: "))
+        .collect();
+    assert_eq!(skipped.len(), 1, "{stderr}");
+    assert!(
+        skipped[0].contains(bad.to_str().unwrap()) && skipped[0].contains("offset"),
+        "{stderr}"
+    );
+    let summary = stdout.trim().lines().last().unwrap_or_default();
+    assert!(
+        summary.starts_with("sisyphus 2024-03-01: ") && summary.contains("; 1 skipped; "),
+        "{summary}"
+    );
+    assert_eq!(
+        h.count("SELECT count() FROM PackageSetName WHERE pkgset_depth = 0"),
+        1
+    );
+}

@@ -83,6 +83,40 @@ fn json_lines_for_good_files_and_one_error_line_for_a_corrupt_one() {
     for key in ["name", "size", "mode", "md5", "class", "linkto"] {
         assert!(f.get(key).is_some(), "file entry lacks {key}");
     }
+    // Classes as librpm reports them (directories and symlinks have no class string here),
+    // mapped by the original's prefix rule — what the loaders store.
+    let rpm = Command::new("rpm")
+        .args(["-qp", "--nosignature", "--nodigest", "--qf"])
+        .arg("[%{FILENAMES}\t%{FILEMODES}\t%{FILECLASS}\n]")
+        .arg(&good)
+        .output()
+        .expect("Debian rpm is installed");
+    let want: Vec<String> = String::from_utf8_lossy(&rpm.stdout)
+        .lines()
+        .map(|l| {
+            let f: Vec<&str> = l.splitn(3, '\t').collect();
+            let class = [("directory", "directory"), ("symbolic link to", "symlink")]
+                .iter()
+                .find(|(p, _)| f[2].starts_with(p))
+                .map_or("file", |(_, c)| c);
+            format!("{}\t{}\t{class}", f[0], f[1])
+        })
+        .collect();
+    let got: Vec<String> = squid["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            format!(
+                "{}\t{}\t{}",
+                f["name"].as_str().unwrap(),
+                f["mode"],
+                f["class"].as_str().unwrap()
+            )
+        })
+        .collect();
+    assert_eq!(got, want);
+    assert!(want.iter().any(|l| !l.ends_with("\tfile")));
     assert_eq!(
         lines[1]["sourcepackage"].as_u64().unwrap_or(
             lines[1]["sourcepackage"]

@@ -9,7 +9,8 @@
 //!   reconnects, the database gate, schedules ([`schedule`]), panics contained;
 //! * [`services`]: what each kind of service does with a message (`repo_loader`,
 //!   `task_loader`);
-//! * [`amqpfire`]: publish one trigger message.
+//! * [`amqpfire`]: publish one trigger message;
+//! * [`bot`]: `altrepobot`, the notifier's messages posted to Telegram.
 //!
 //! Data flow: queue → [`service::Handler::check`] → [`service::Job`] → database commit →
 //! ack (or reject and notify).
@@ -18,6 +19,7 @@
 pub mod amqp;
 pub mod amqpfire;
 pub mod backoff;
+pub mod bot;
 pub mod config;
 pub mod daemon;
 pub mod health;

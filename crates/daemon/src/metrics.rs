@@ -7,6 +7,7 @@
 //! * `jobs_total{service,result}` — `done`, `failed`, `panicked`, `retried`;
 //! * `job_duration_seconds{service}` — histogram of job wall time;
 //! * `rows_written_total{service,table}` — rows committed per table;
+//! * `inputs_skipped_total{service}` — inputs a load left out (a bad approval file, …);
 //! * `amqp_reconnects_total{service}` — connection attempts after a loss (`notifier` too);
 //! * `amqp_connected{service}`, `db_up{service}`, `jobs_in_flight{service}` — gauges;
 //! * `scheduled_runs_total{service,result}` — `started` or `skipped` (previous run busy);
@@ -65,6 +66,9 @@ fn help(name: &str) -> &'static str {
         "altrepodb_jobs_total" => "Jobs finished, by result.",
         "altrepodb_job_duration_seconds" => "Wall time of jobs.",
         "altrepodb_rows_written_total" => "Rows committed to the database, by table.",
+        "altrepodb_inputs_skipped_total" => {
+            "Inputs a load left out (reported with their location)."
+        }
         "altrepodb_amqp_reconnects_total" => "AMQP reconnection attempts after a lost connection.",
         "altrepodb_amqp_connected" => "1 while the AMQP connection is up.",
         "altrepodb_db_up" => "1 while the database answers.",

@@ -121,8 +121,26 @@ pub struct JobOutcome {
     pub summary: String,
     /// Rows committed per table.
     pub rows: BTreeMap<String, u64>,
+    /// Inputs the load left out (reported in its summary).
+    pub skipped: u64,
     /// The work had been done before (a redelivery after a lost acknowledgement).
     pub already_done: bool,
+}
+
+impl JobOutcome {
+    /// The outcome of a loader run, from its report.
+    pub fn from_report(report: &altrepodb_load::LoadReport, already_done: bool) -> JobOutcome {
+        JobOutcome {
+            summary: report.summary(),
+            rows: report
+                .rows
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), *v))
+                .collect(),
+            skipped: report.skipped.len() as u64,
+            already_done,
+        }
+    }
 }
 
 /// A job's failure.
@@ -790,6 +808,13 @@ impl Service {
                 "altrepodb_rows_written_total",
                 &[("service", &self.name), ("table", table)],
                 *n as f64,
+            );
+        }
+        if outcome.skipped > 0 {
+            self.shared.metrics.add(
+                "altrepodb_inputs_skipped_total",
+                &[("service", &self.name)],
+                outcome.skipped as f64,
             );
         }
         self.shared.metrics.inc(

@@ -81,19 +81,24 @@ INNER JOIN
 ) AS R ON R.root_ruuid = N.pkgset_ruuid;
 
 -- The same plus pkgset_pname = node name of the parent ('' for roots).
+-- The parent subquery keeps the column name pkgset_uuid (as the 2022 view does): with the key
+-- renamed, ClickHouse 26.x merges this join into the joins of the views above it
+-- (last_pkgset, last_packages_with_source), reorders them, and the join runtime filters then
+-- fail the API's first query of a server process on last_packages_with_source with
+-- "Not found column __table3.pkg_hash" (issue 11; tests/api_views.rs in altrepodb-load).
 CREATE VIEW IF NOT EXISTS last_pkgnames AS
 SELECT
     L.*,
-    PN.parent_name AS pkgset_pname
+    PN.pkgset_pname AS pkgset_pname
 FROM last_pkgnames_without_pname AS L
 LEFT JOIN
 (
     SELECT
-        pkgset_uuid AS parent_uuid,
-        any(pkgset_nodename) AS parent_name
+        pkgset_uuid,
+        any(pkgset_nodename) AS pkgset_pname
     FROM PackageSetName
     GROUP BY pkgset_uuid
-) AS PN ON PN.parent_uuid = L.pkgset_puuid;
+) AS PN ON PN.pkgset_uuid = L.pkgset_puuid;
 
 -- Packages of the newest tree of every package set name, one row per (component, package).
 CREATE VIEW IF NOT EXISTS last_pkgset AS
@@ -326,20 +331,20 @@ ORDER BY
     pkgset_name ASC,
     pkgset_depth ASC;
 
--- The same plus pkgset_pname = node name of the parent.
+-- The same plus pkgset_pname = node name of the parent (key name kept as in last_pkgnames).
 CREATE VIEW IF NOT EXISTS all_pkgnames AS
 SELECT
     A.*,
-    PN.parent_name AS pkgset_pname
+    PN.pkgset_pname AS pkgset_pname
 FROM all_pkgnames_without_pname AS A
 LEFT JOIN
 (
     SELECT
-        pkgset_uuid AS parent_uuid,
-        any(pkgset_nodename) AS parent_name
+        pkgset_uuid,
+        any(pkgset_nodename) AS pkgset_pname
     FROM PackageSetName
     GROUP BY pkgset_uuid
-) AS PN ON PN.parent_uuid = A.pkgset_puuid;
+) AS PN ON PN.pkgset_uuid = A.pkgset_puuid;
 
 -- Packages of every tree ever loaded, one row per (component, package).
 CREATE VIEW IF NOT EXISTS all_pkgset AS

@@ -45,8 +45,10 @@ pub const SERVER_SCRIPT: &str = include_str!("../embedded/chserver.py");
 /// Idle time after which an auto-started server exits, when nothing else is configured.
 pub const DEFAULT_IDLE_EXIT_SECS: u64 = 30;
 
-/// How long a starting server may take to answer `/ping` (cold start is 0.5–2 s).
-const STARTUP_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long a starting server may take to answer `/ping`. A cold start is 0.5–2 s on a quiet
+/// machine, but loading the engine's ~500 MB library took over 30 s on a 2-core machine busy
+/// compiling; a server process that dies is noticed at once, so a long wait costs nothing.
+const STARTUP_TIMEOUT: Duration = Duration::from_secs(120);
 /// How long [`EmbeddedServer::stop`] waits after SIGTERM before it uses SIGKILL.
 const STOP_TIMEOUT: Duration = Duration::from_secs(60);
 /// `server.log` is rotated when a server is started and the log is larger than this.

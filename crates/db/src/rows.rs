@@ -1,33 +1,42 @@
-//! Typed rows for every table a loader writes.
+//! Typed rows of the package and package-set tables.
 //!
-//! One struct per insert target, field names = column names (serde renames where ClickHouse
-//! uses `Nested` dotted names). Insert targets are the entry points the original used
-//! (`*_buffer`, `*_insert`), so materialized views keep filling the derived tables. With the
-//! client's schema validation on, a drift between these structs and the DDL fails loudly.
+//! One struct per table, named after it (`Packages` → [`PackagesRow`]), field names = column
+//! names (serde renames where ClickHouse uses `Nested` dotted names). Each row knows its
+//! [`TableSpec`](crate::registry::TableSpec) through [`Table`]: rows go to the entry points
+//! the original used (`*_buffer`, `*_insert`), so materialized views keep filling the
+//! derived tables. The column enums are the RPM crate's ([`FileClass`], [`DepKind`]),
+//! written as their `Enum8` numbers. With the client's schema validation on, a drift
+//! between these structs and the DDL fails loudly; a unit test compares every struct's
+//! columns with the expected schema.
 
+pub use altrepodb_rpm::meta::{DepKind, FileClass};
 use clickhouse::Row;
 use serde::{Deserialize, Serialize, Serializer};
-use serde_repr::{Deserialize_repr, Serialize_repr};
 use uuid::Uuid;
 
-/// Table names of the insert targets, in one place.
+use crate::registry::{self, TableSpec};
+use crate::sink::Table;
+
+/// Insert targets by their former constant names (kept while other branches merge; new code
+/// uses [`Table::SPEC`]).
 pub mod table {
+    use crate::registry;
     /// `Packages` through its Buffer.
-    pub const PACKAGES: &str = "Packages_buffer";
+    pub const PACKAGES: &str = registry::PACKAGES.insert_into;
     /// `PackageHash` through its Buffer.
-    pub const PACKAGE_HASH: &str = "PackageHash_buffer";
+    pub const PACKAGE_HASH: &str = registry::PACKAGE_HASH.insert_into;
     /// The Null entry point whose MVs fill `Files` and `FileNames`.
-    pub const FILES: &str = "Files_insert";
+    pub const FILES: &str = registry::FILES.insert_into;
     /// `Changelog` through its Buffer.
-    pub const CHANGELOG: &str = "Changelog_buffer";
+    pub const CHANGELOG: &str = registry::CHANGELOG.insert_into;
     /// `Depends` through its Buffer.
-    pub const DEPENDS: &str = "Depends_buffer";
+    pub const DEPENDS: &str = registry::DEPENDS.insert_into;
     /// The Null entry point whose MV base64-decodes into `Specfiles`.
-    pub const SPECFILES: &str = "Specfiles_insert";
+    pub const SPECFILES: &str = registry::SPECFILES.insert_into;
     /// `PackageSet` through its Buffer.
-    pub const PACKAGE_SET: &str = "PackageSet_buffer";
+    pub const PACKAGE_SET: &str = registry::PACKAGE_SET.insert_into;
     /// Package-set tree nodes (written directly; the root row fires the MV cascade).
-    pub const PACKAGE_SET_NAME: &str = "PackageSetName";
+    pub const PACKAGE_SET_NAME: &str = registry::PACKAGE_SET_NAME.insert_into;
 }
 
 /// A `FixedString(64)` value (serde derives stop at 32-element arrays).
@@ -62,7 +71,7 @@ pub fn fixed<const N: usize>(bytes: &[u8]) -> [u8; N] {
 /// `Packages` (via `Packages_buffer`): one row per package header.
 #[derive(Debug, Clone, Default, Row, Serialize)]
 #[allow(missing_docs)] // field = column; see schema.md §1.1 and original-system.md §5.4
-pub struct PackageRow {
+pub struct PackagesRow {
     pub pkg_hash: u64,
     pub pkg_cs: [u8; 20],
     pub pkg_packager: String,
@@ -147,25 +156,25 @@ pub struct PackageHashRow {
     pub pkgh_blake2b: Fixed64,
 }
 
-/// `Files.file_class`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize_repr, Deserialize_repr)]
-#[repr(i8)]
-#[allow(missing_docs)]
-pub enum FileClass {
-    #[default]
-    File = 0,
-    Directory = 1,
-    Symlink = 2,
-    Socket = 3,
-    Block = 4,
-    Char = 5,
-    Fifo = 6,
+/// `Files.file_class` as its `Enum8` number. A class string the original could not map
+/// (`Unknown`) is stored as a regular file, the only value the column accepts for it.
+fn file_class_code<S: Serializer>(c: &FileClass, s: S) -> Result<S::Ok, S::Error> {
+    let code = match c {
+        FileClass::Unknown => FileClass::File as i8,
+        other => *other as i8,
+    };
+    s.serialize_i8(code)
+}
+
+/// `Depends.dp_type` as its `Enum8` number (the RPM crate's values are the column's).
+fn dep_kind_code<S: Serializer>(k: &DepKind, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_i8(*k as i8)
 }
 
 /// `Files_insert`: one row per file; MVs compute the name hashes and fill `FileNames`.
 #[derive(Debug, Clone, Default, Row, Serialize)]
 #[allow(missing_docs)] // field = column; see original-system.md §5.5
-pub struct FileRow {
+pub struct FilesRow {
     pub pkg_hash: u64,
     pub file_name: String,
     pub file_linkto: String,
@@ -180,6 +189,7 @@ pub struct FileRow {
     pub file_verifyflag: u32,
     pub file_device: u32,
     pub file_lang: String,
+    #[serde(serialize_with = "file_class_code")]
     pub file_class: FileClass,
 }
 
@@ -192,21 +202,9 @@ pub struct ChangelogRow {
     pub chlog_text: String,
 }
 
-/// `Depends.dp_type`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize_repr, Deserialize_repr)]
-#[repr(i8)]
-#[allow(missing_docs)]
-pub enum DependType {
-    #[default]
-    Require = 1,
-    Conflict = 2,
-    Obsolete = 3,
-    Provide = 4,
-}
-
 /// `Depends` (via `Depends_buffer`).
 #[derive(Debug, Clone, Default, Row, Serialize)]
-pub struct DependRow {
+pub struct DependsRow {
     /// Package.
     pub pkg_hash: u64,
     /// Dependency name.
@@ -216,13 +214,14 @@ pub struct DependRow {
     /// Raw RPM sense flags.
     pub dp_flag: u32,
     /// Kind.
-    pub dp_type: DependType,
+    #[serde(serialize_with = "dep_kind_code")]
+    pub dp_type: DepKind,
 }
 
 /// `Specfiles_insert`: a source package's spec file, base64-encoded (the MV decodes it).
 #[derive(Debug, Clone, Default, Row, Serialize)]
 #[allow(missing_docs)]
-pub struct SpecfileRow {
+pub struct SpecfilesRow {
     pub pkg_hash: u64,
     pub pkg_name: String,
     pub pkg_epoch: u32,
@@ -273,9 +272,68 @@ pub struct PackageSetNameRow {
     pub pkgset_kv_v: Vec<String>,
 }
 
+impl Table for PackagesRow {
+    const SPEC: TableSpec = registry::PACKAGES;
+}
+impl Table for PackageHashRow {
+    const SPEC: TableSpec = registry::PACKAGE_HASH;
+}
+impl Table for FilesRow {
+    const SPEC: TableSpec = registry::FILES;
+}
+impl Table for ChangelogRow {
+    const SPEC: TableSpec = registry::CHANGELOG;
+}
+impl Table for DependsRow {
+    const SPEC: TableSpec = registry::DEPENDS;
+}
+impl Table for SpecfilesRow {
+    const SPEC: TableSpec = registry::SPECFILES;
+}
+impl Table for PackageSetRow {
+    const SPEC: TableSpec = registry::PACKAGE_SET;
+}
+impl Table for PackageSetNameRow {
+    const SPEC: TableSpec = registry::PACKAGE_SET_NAME;
+}
+
+/// Former name of [`PackagesRow`] (kept while other branches merge).
+pub type PackageRow = PackagesRow;
+/// Former name of [`FilesRow`].
+pub type FileRow = FilesRow;
+/// Former name of [`DependsRow`].
+pub type DependRow = DependsRow;
+/// Former name of [`SpecfilesRow`].
+pub type SpecfileRow = SpecfilesRow;
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::registry::tests::assert_columns_in_schema;
+
+    #[test]
+    fn rows_match_the_schema() {
+        assert_columns_in_schema::<PackagesRow>();
+        assert_columns_in_schema::<PackageHashRow>();
+        assert_columns_in_schema::<FilesRow>();
+        assert_columns_in_schema::<ChangelogRow>();
+        assert_columns_in_schema::<DependsRow>();
+        assert_columns_in_schema::<SpecfilesRow>();
+        assert_columns_in_schema::<PackageSetRow>();
+        assert_columns_in_schema::<PackageSetNameRow>();
+    }
+
+    #[test]
+    fn enums_serialize_as_their_enum8_numbers() {
+        let mut out = Vec::new();
+        let mut ser = serde_json::Serializer::new(&mut out);
+        file_class_code(&FileClass::Unknown, &mut ser).unwrap();
+        assert_eq!(out, b"0");
+        let mut out = Vec::new();
+        let mut ser = serde_json::Serializer::new(&mut out);
+        dep_kind_code(&DepKind::Provide, &mut ser).unwrap();
+        assert_eq!(out, b"4");
+    }
 
     #[test]
     fn fixed_pads_and_truncates() {

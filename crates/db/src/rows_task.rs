@@ -1,6 +1,7 @@
 //! Typed rows of the task tables (schema `0003_tasks.sql`, `0007_progress_search.sql`).
 //!
-//! One struct per insert target, field names = column names; `DateTime` columns are seconds
+//! One struct per table, named after it (`TaskStates` → [`TaskStatesRow`]), field names =
+//! column names; `DateTime` columns are seconds
 //! since the epoch (`u32`), `DateTime64(3)` columns milliseconds (`i64`). MATERIALIZED
 //! columns (`ts` of the 2022 tables, `TaskChroots.tch_hash`) are never written. Every row also
 //! reads back (`Deserialize`) and compares (`PartialEq`), which is what the task loader's
@@ -10,28 +11,34 @@ use clickhouse::Row;
 use serde::{Deserialize, Serialize};
 use serde_repr::{Deserialize_repr, Serialize_repr};
 
-/// Table names of the task insert targets, in one place.
+use crate::registry::{self, TableSpec};
+use crate::sink::Table;
+
+/// Insert targets by their former constant names (kept while other branches merge; new code
+/// uses [`Table::SPEC`]).
 pub mod table {
-    /// `TaskStates` through its Buffer (fires `mv_package_history`; written last).
-    pub const TASK_STATES: &str = "TaskStates_buffer";
+    use crate::registry;
+    /// `TaskStates`, written directly, so the row that publishes a task is on disk once it
+    /// is visible (the original wrote `TaskStates_buffer`); fires `mv_package_history`.
+    pub const TASK_STATES: &str = registry::TASK_STATES.insert_into;
     /// `Tasks` (one row per subtask and loaded state) through its Buffer.
-    pub const TASKS: &str = "Tasks_buffer";
+    pub const TASKS: &str = registry::TASKS.insert_into;
     /// `TaskIterations` through its Buffer.
-    pub const TASK_ITERATIONS: &str = "TaskIterations_buffer";
+    pub const TASK_ITERATIONS: &str = registry::TASK_ITERATIONS.insert_into;
     /// `TaskChroots` through its Buffer.
-    pub const TASK_CHROOTS: &str = "TaskChroots_buffer";
+    pub const TASK_CHROOTS: &str = registry::TASK_CHROOTS.insert_into;
     /// `TaskLogs` through its Buffer.
-    pub const TASK_LOGS: &str = "TaskLogs_buffer";
+    pub const TASK_LOGS: &str = registry::TASK_LOGS.insert_into;
     /// `TaskPlanPackages` (written directly).
-    pub const TASK_PLAN_PACKAGES: &str = "TaskPlanPackages";
+    pub const TASK_PLAN_PACKAGES: &str = registry::TASK_PLAN_PACKAGES.insert_into;
     /// `TaskPlanPkgHash` (written directly).
-    pub const TASK_PLAN_PKG_HASH: &str = "TaskPlanPkgHash";
+    pub const TASK_PLAN_PKG_HASH: &str = registry::TASK_PLAN_PKG_HASH.insert_into;
     /// `TaskApprovals` (written directly).
-    pub const TASK_APPROVALS: &str = "TaskApprovals";
+    pub const TASK_APPROVALS: &str = registry::TASK_APPROVALS.insert_into;
     /// `TaskProgress` (2026 layout, written directly).
-    pub const TASK_PROGRESS: &str = "TaskProgress";
+    pub const TASK_PROGRESS: &str = registry::TASK_PROGRESS.insert_into;
     /// `TaskSubtaskProgress` (written directly).
-    pub const TASK_SUBTASK_PROGRESS: &str = "TaskSubtaskProgress";
+    pub const TASK_SUBTASK_PROGRESS: &str = registry::TASK_SUBTASK_PROGRESS.insert_into;
 }
 
 /// `Tasks.subtask_type` (also `TaskSubtaskProgress.subtask_type`).
@@ -131,10 +138,10 @@ pub enum ApprovalType {
     Disapprove = 1,
 }
 
-/// `TaskStates` (via `TaskStates_buffer`): one row per loaded task state.
+/// `TaskStates` (written directly, read through `TaskStates_buffer`): one row per loaded task state.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Row, Serialize, Deserialize)]
 #[allow(missing_docs)] // field = column; see original-system.md §6.2
-pub struct TaskStateRow {
+pub struct TaskStatesRow {
     pub task_changed: u32,
     pub task_id: u32,
     pub task_state: String,
@@ -153,7 +160,7 @@ pub struct TaskStateRow {
 /// `Tasks` (via `Tasks_buffer`): one row per subtask of a loaded state.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Row, Serialize, Deserialize)]
 #[allow(missing_docs)] // field = column; see original-system.md §6.4
-pub struct SubtaskRow {
+pub struct TasksRow {
     pub task_id: u32,
     pub subtask_id: u32,
     pub task_repo: String,
@@ -178,7 +185,7 @@ pub struct SubtaskRow {
 /// `TaskIterations` (via `TaskIterations_buffer`): one build (subtask, arch) of a loaded state.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Row, Serialize, Deserialize)]
 #[allow(missing_docs)] // field = column; see original-system.md §6.5
-pub struct TaskIterationRow {
+pub struct TaskIterationsRow {
     pub task_id: u32,
     pub task_changed: u32,
     pub subtask_id: u32,
@@ -199,14 +206,14 @@ pub struct TaskIterationRow {
 /// `TaskChroots` (via `TaskChroots_buffer`): a build chroot's member hashes; the table
 /// computes `tch_hash = murmurHash3_64(tch_chroot)` itself.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Row, Serialize, Deserialize)]
-pub struct TaskChrootRow {
+pub struct TaskChrootsRow {
     /// `mmhash` of each chroot line's SHA-1 field, in file order.
     pub tch_chroot: Vec<u64>,
 }
 
 /// `TaskLogs` (via `TaskLogs_buffer`): one line of an events, build or srpm log.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Row, Serialize, Deserialize)]
-pub struct TaskLogRow {
+pub struct TaskLogsRow {
     /// `mmhash` of the log's hash string (original-system §4.7).
     pub tlog_hash: u64,
     /// 1-based line number.
@@ -222,7 +229,7 @@ pub struct TaskLogRow {
     Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Row, Serialize, Deserialize,
 )]
 #[allow(missing_docs)] // field = column; see original-system.md §6.3
-pub struct TaskPlanPackageRow {
+pub struct TaskPlanPackagesRow {
     pub tplan_hash: u64,
     pub tplan_action: PlanAction,
     pub tplan_pkg_name: String,
@@ -252,7 +259,7 @@ pub struct TaskPlanPkgHashRow {
     Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Row, Serialize, Deserialize,
 )]
 #[allow(missing_docs)] // field = column; see original-system.md §6.6
-pub struct TaskApprovalRow {
+pub struct TaskApprovalsRow {
     pub task_id: u32,
     pub subtask_id: u32,
     pub tapp_type: ApprovalType,
@@ -314,9 +321,70 @@ pub struct TaskSubtaskProgressRow {
     pub ts: i64,
 }
 
+impl Table for TaskStatesRow {
+    const SPEC: TableSpec = registry::TASK_STATES;
+}
+impl Table for TasksRow {
+    const SPEC: TableSpec = registry::TASKS;
+}
+impl Table for TaskIterationsRow {
+    const SPEC: TableSpec = registry::TASK_ITERATIONS;
+}
+impl Table for TaskChrootsRow {
+    const SPEC: TableSpec = registry::TASK_CHROOTS;
+}
+impl Table for TaskLogsRow {
+    const SPEC: TableSpec = registry::TASK_LOGS;
+}
+impl Table for TaskPlanPackagesRow {
+    const SPEC: TableSpec = registry::TASK_PLAN_PACKAGES;
+}
+impl Table for TaskPlanPkgHashRow {
+    const SPEC: TableSpec = registry::TASK_PLAN_PKG_HASH;
+}
+impl Table for TaskApprovalsRow {
+    const SPEC: TableSpec = registry::TASK_APPROVALS;
+}
+impl Table for TaskProgressRow {
+    const SPEC: TableSpec = registry::TASK_PROGRESS;
+}
+impl Table for TaskSubtaskProgressRow {
+    const SPEC: TableSpec = registry::TASK_SUBTASK_PROGRESS;
+}
+
+/// Former name of [`TaskStatesRow`] (kept while other branches merge).
+pub type TaskStateRow = TaskStatesRow;
+/// Former name of [`TasksRow`] (kept while other branches merge).
+pub type SubtaskRow = TasksRow;
+/// Former name of [`TaskIterationsRow`] (kept while other branches merge).
+pub type TaskIterationRow = TaskIterationsRow;
+/// Former name of [`TaskChrootsRow`] (kept while other branches merge).
+pub type TaskChrootRow = TaskChrootsRow;
+/// Former name of [`TaskLogsRow`] (kept while other branches merge).
+pub type TaskLogRow = TaskLogsRow;
+/// Former name of [`TaskPlanPackagesRow`] (kept while other branches merge).
+pub type TaskPlanPackageRow = TaskPlanPackagesRow;
+/// Former name of [`TaskApprovalsRow`] (kept while other branches merge).
+pub type TaskApprovalRow = TaskApprovalsRow;
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::registry::tests::assert_columns_in_schema;
+
+    #[test]
+    fn rows_match_the_schema() {
+        assert_columns_in_schema::<TaskStatesRow>();
+        assert_columns_in_schema::<TasksRow>();
+        assert_columns_in_schema::<TaskIterationsRow>();
+        assert_columns_in_schema::<TaskChrootsRow>();
+        assert_columns_in_schema::<TaskLogsRow>();
+        assert_columns_in_schema::<TaskPlanPackagesRow>();
+        assert_columns_in_schema::<TaskPlanPkgHashRow>();
+        assert_columns_in_schema::<TaskApprovalsRow>();
+        assert_columns_in_schema::<TaskProgressRow>();
+        assert_columns_in_schema::<TaskSubtaskProgressRow>();
+    }
 
     #[test]
     fn subtask_type_names_round_trip() {

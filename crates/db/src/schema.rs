@@ -112,6 +112,8 @@ pub struct InitReport {
     pub files_recorded: usize,
     /// License aliases inserted.
     pub aliases_inserted: usize,
+    /// Existing views re-created because their schema file changed since it was applied.
+    pub views_replaced: usize,
     /// Objects in the database afterwards.
     pub objects: u64,
 }
@@ -129,13 +131,29 @@ pub async fn init(db: &Db) -> Result<InitReport, DbError> {
     // Objects that exist are skipped: the statements are IF NOT EXISTS anyway, and each DDL
     // round trip costs tens of milliseconds on the embedded engine.
     let existing = existing_objects(db).await?;
+    // Files whose text differs from what was applied: their existing plain views are
+    // re-created, so a changed view definition reaches databases made by an older version.
+    let applied: BTreeSet<(String, String)> = if existing.contains(MIGRATIONS_TABLE) {
+        applied_files(db)
+            .await?
+            .into_iter()
+            .map(|a| (a.name, a.checksum))
+            .collect()
+    } else {
+        BTreeSet::new()
+    };
     for (file, sql) in SCHEMA_FILES {
+        let changed = !applied.contains(&((*file).to_owned(), checksum(sql)));
         for (i, stmt) in split_statements(sql).iter().enumerate() {
+            let what = format!("applying {file} statement {}", i + 1);
             if created_object(stmt).is_some_and(|name| existing.contains(name)) {
+                if let Some(replace) = changed.then(|| replacing_view(stmt)).flatten() {
+                    db.execute(&replace, &what).await?;
+                    report.views_replaced += 1;
+                }
                 continue;
             }
-            db.execute(stmt, &format!("applying {file} statement {}", i + 1))
-                .await?;
+            db.execute(stmt, &what).await?;
             report.statements += 1;
         }
     }
@@ -144,6 +162,16 @@ pub async fn init(db: &Db) -> Result<InitReport, DbError> {
     report.aliases_inserted = seed_license_aliases(db).await?;
     report.objects = count_objects(db).await?;
     Ok(report)
+}
+
+/// `CREATE OR REPLACE VIEW …` for a `CREATE VIEW IF NOT EXISTS …` statement (plain views
+/// only: they hold no data), `None` for any other statement.
+pub fn replacing_view(stmt: &str) -> Option<String> {
+    const HEAD: &str = "CREATE VIEW IF NOT EXISTS ";
+    let start = stmt.len() - stmt.trim_start().len();
+    let body = stmt[start..].get(..HEAD.len())?;
+    body.eq_ignore_ascii_case(HEAD)
+        .then(|| format!("CREATE OR REPLACE VIEW {}", &stmt[start + HEAD.len()..]))
 }
 
 /// The object a `CREATE … IF NOT EXISTS name` statement creates, if it is one.
@@ -211,7 +239,7 @@ async fn applied_files(db: &Db) -> Result<Vec<AppliedFile>, DbError> {
         .map_err(|e| db.classify(&e, "reading the schema version"))
 }
 
-async fn record_migrations(db: &Db) -> Result<usize, DbError> {
+pub(crate) async fn record_migrations(db: &Db) -> Result<usize, DbError> {
     let applied: BTreeSet<(String, String)> = applied_files(db)
         .await?
         .into_iter()
@@ -265,7 +293,7 @@ pub fn license_aliases() -> Result<Vec<(String, String)>, serde_json::Error> {
     Ok(parsed.into_iter().map(|a| (a.alias, a.spdx_id)).collect())
 }
 
-async fn seed_license_aliases(db: &Db) -> Result<usize, DbError> {
+pub(crate) async fn seed_license_aliases(db: &Db) -> Result<usize, DbError> {
     let wanted = license_aliases().map_err(|e| DbError::Query {
         context: "reading the vendored license_aliases.json".into(),
         code: None,
@@ -770,6 +798,26 @@ mod tests {
             Some("q")
         );
         assert_eq!(created_object("INSERT INTO t SELECT 'IF NOT EXISTS'"), None);
+    }
+
+    #[test]
+    fn views_are_replaced_not_tables() {
+        assert_eq!(
+            replacing_view("\n  CREATE VIEW IF NOT EXISTS v AS SELECT 1").as_deref(),
+            Some("CREATE OR REPLACE VIEW v AS SELECT 1")
+        );
+        assert_eq!(
+            replacing_view("create view if not exists v\n(a UInt8) AS SELECT 1").as_deref(),
+            Some("CREATE OR REPLACE VIEW v\n(a UInt8) AS SELECT 1")
+        );
+        assert_eq!(
+            replacing_view("CREATE MATERIALIZED VIEW IF NOT EXISTS m TO t AS SELECT 1"),
+            None
+        );
+        assert_eq!(
+            replacing_view("CREATE TABLE IF NOT EXISTS t (a UInt8) ENGINE = Log"),
+            None
+        );
     }
 
     #[test]

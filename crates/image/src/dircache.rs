@@ -7,8 +7,8 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use crate::error::Result;
 
-/// How much (entries, or bytes) the cache holds before it starts again empty.
-const MAX_CACHED_WEIGHT: usize = 1 << 26;
+/// How many listed entries a directory cache holds before it starts again empty.
+const MAX_CACHED_ENTRIES: usize = 1 << 21;
 
 /// Cached values by key, and their summed weight.
 struct Entries<V> {
@@ -19,19 +19,22 @@ struct Entries<V> {
 /// Values keyed by their identity in the format (inode number, byte offset).
 pub(crate) struct Cache<V> {
     inner: Mutex<Entries<V>>,
+    /// The summed weight kept before the cache starts again empty.
+    limit: usize,
 }
 
 /// Parsed directory listings.
 pub(crate) type DirCache<E> = Cache<Vec<E>>;
 
 impl<V> Cache<V> {
-    /// An empty cache.
-    pub(crate) fn new() -> Self {
+    /// An empty cache holding values of summed weight up to `limit`.
+    pub(crate) fn with_limit(limit: usize) -> Self {
         Cache {
             inner: Mutex::new(Entries {
                 map: HashMap::new(),
                 weight: 0,
             }),
+            limit,
         }
     }
 
@@ -48,7 +51,7 @@ impl<V> Cache<V> {
         let value = Arc::new(load()?);
         let w = weight(&value);
         let mut guard = self.lock();
-        if guard.weight + w > MAX_CACHED_WEIGHT {
+        if guard.weight + w > self.limit {
             guard.map.clear();
             guard.weight = 0;
         }
@@ -64,6 +67,11 @@ impl<V> Cache<V> {
 }
 
 impl<E> Cache<Vec<E>> {
+    /// An empty directory cache.
+    pub(crate) fn new() -> Self {
+        Self::with_limit(MAX_CACHED_ENTRIES)
+    }
+
     /// The listing of `key`, parsed by `load` on a miss (weighed by its entries).
     pub(crate) fn get_or_load(
         &self,

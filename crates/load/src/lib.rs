@@ -5,9 +5,18 @@
 //! typed rows of `altrepodb_db::rows`, and the sink writes them in batches.
 #![deny(missing_docs)]
 
+pub mod bounded;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod package;
+pub mod package_loader;
+pub mod package_store;
 pub mod repo;
+pub mod report;
+pub mod safe_path;
 pub mod task;
+
+pub use report::{LoadReport, Skipped};
 
 /// Progress reports from a running load (the CLI draws bars; tests and the daemon ignore them).
 pub trait Observer: Send + Sync {

@@ -2,20 +2,27 @@
 //!
 //! Shared by the repository and task loaders: parse is pure over the file's bytes; the caller
 //! supplies what only the loader knows (file name, size, the source package's hash).
+//!
+//! Only the headers are held in memory (librpm's limits bound them); a source package's
+//! payload is streamed through the decompressor up to its spec file, which is capped.
 
 use std::borrow::Cow;
 use std::collections::BTreeSet;
 use std::fs::File;
-use std::io::Read;
+use std::io::{self, BufReader, Read};
 use std::path::{Path, PathBuf};
 
-use altrepodb_db::rows::{
-    fixed, ChangelogRow, DependRow, DependType, FileClass, FileRow, PackageRow, SpecfileRow,
-};
+use altrepodb_db::rows::{fixed, ChangelogRow, DependsRow, FilesRow, PackagesRow, SpecfilesRow};
+use altrepodb_rpm::cpio::CpioError;
 use altrepodb_rpm::meta::{self, DepKind, PackageMeta};
-use altrepodb_rpm::{extract_spec, read_package_bytes, Header, Package, Tag};
+use altrepodb_rpm::payload::{
+    extract_spec_with, payload_reader_from, stripped_files, PayloadError, SpecLimits,
+};
+use altrepodb_rpm::{read_package_bytes, Header, Package, SpecFile, Tag};
 use base64::Engine as _;
 use thiserror::Error;
+
+use crate::bounded::ReadLimits;
 
 /// A package file that could not be turned into rows.
 #[derive(Debug, Error)]
@@ -57,15 +64,15 @@ pub struct PackageRows {
     /// SOURCERPM as in the header (the source package's file name; empty for sources).
     pub header_sourcerpm: String,
     /// The `Packages` row.
-    pub package: PackageRow,
+    pub package: PackagesRow,
     /// `Files_insert` rows.
-    pub files: Vec<FileRow>,
+    pub files: Vec<FilesRow>,
     /// `Depends` rows: requires, conflicts, obsoletes, provides.
-    pub depends: Vec<DependRow>,
+    pub depends: Vec<DependsRow>,
     /// Distinct `(hash, text)` changelog pairs.
     pub changelog: Vec<ChangelogRow>,
     /// The spec file of a source package.
-    pub specfile: Option<SpecfileRow>,
+    pub specfile: Option<SpecfilesRow>,
 }
 
 impl PackageRows {
@@ -83,29 +90,20 @@ impl PackageRows {
     }
 }
 
-/// Reads `path` and maps it to rows. Source packages also yield their spec file.
-pub fn read_package_file(path: &Path) -> Result<PackageRows, PackageError> {
+/// Reads `path` and maps it to rows. Source packages also yield their spec file, whose
+/// size is capped by `limits.spec_bytes`.
+pub fn read_package_file(path: &Path, limits: &ReadLimits) -> Result<PackageRows, PackageError> {
     let io = |source| PackageError::Io {
         path: path.to_owned(),
         source,
     };
-    let mut file = File::open(path).map_err(io)?;
+    let file = File::open(path).map_err(io)?;
     let file_size = file.metadata().map_err(io)?.len();
-    // Headers first; the payload is only needed for a source package's spec file.
-    let mut bytes = read_package_bytes(&mut file).map_err(|source| PackageError::Rpm {
-        path: path.to_owned(),
-        source,
-    })?;
-    // The lead's type decides source vs binary, as librpm does (and cheaply: no header parse).
-    let is_source = altrepodb_rpm::Lead::parse(&bytes).is_ok_and(|l| l.is_source());
-    if is_source {
-        file.read_to_end(&mut bytes).map_err(io)?;
-    }
     let file_name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    rows_from_bytes(&bytes, &file_name, file_size).map_err(|e| match e {
+    read_package(BufReader::new(file), &file_name, file_size, limits).map_err(|e| match e {
         BytesError::Rpm(source) => PackageError::Rpm {
             path: path.to_owned(),
             source,
@@ -114,16 +112,22 @@ pub fn read_package_file(path: &Path) -> Result<PackageRows, PackageError> {
             path: path.to_owned(),
             message,
         },
+        BytesError::Io(source) => PackageError::Io {
+            path: path.to_owned(),
+            source,
+        },
     })
 }
 
-/// Why [`rows_from_bytes`] failed.
+/// Why [`read_package`] failed.
 #[derive(Debug)]
 pub enum BytesError {
     /// Header problem.
     Rpm(altrepodb_rpm::Error),
-    /// Payload problem (source packages).
+    /// Payload problem (source packages): the spec file is over its cap.
     Payload(String),
+    /// Reading the input failed (not a problem of the package's bytes).
+    Io(io::Error),
 }
 
 impl From<altrepodb_rpm::Error> for BytesError {
@@ -132,13 +136,93 @@ impl From<altrepodb_rpm::Error> for BytesError {
     }
 }
 
-/// Maps the bytes of an `.rpm` (headers, plus the payload for source packages) to rows.
+/// Remembers the first error of the underlying reader, so a failing disk is told apart from a
+/// corrupt payload (both reach the cpio reader as I/O errors).
+struct Tracked<R> {
+    inner: R,
+    failed: Option<io::Error>,
+}
+
+impl<R: Read> Read for Tracked<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.inner.read(buf).inspect_err(|e| {
+            if self.failed.is_none() && e.kind() != io::ErrorKind::Interrupted {
+                self.failed = Some(io::Error::new(e.kind(), e.to_string()));
+            }
+        })
+    }
+}
+
+/// Maps an `.rpm` read from `input` to rows: the headers are read whole, a source package's
+/// payload is streamed up to its spec file (`limits.spec_bytes` caps that file).
+pub fn read_package(
+    input: impl Read,
+    file_name: &str,
+    file_size: u64,
+    limits: &ReadLimits,
+) -> Result<PackageRows, BytesError> {
+    let mut input = Tracked {
+        inner: input,
+        failed: None,
+    };
+    let bytes = read_package_bytes(&mut input)?;
+    let pkg = Package::parse(&bytes)?;
+    let spec = if pkg.header().is_source()? {
+        let cap = limits.spec();
+        let spec_limits = SpecLimits {
+            max_spec_size: cap.limit,
+            ..SpecLimits::default()
+        };
+        let found = stripped_files(pkg.main_header())
+            .map_err(PayloadError::from)
+            .and_then(|files| {
+                let cpio = payload_reader_from(&mut input)?.with_stripped_files(files);
+                extract_spec_with(cpio, spec_limits)
+            });
+        if let Some(e) = input.failed.take() {
+            return Err(BytesError::Io(e));
+        }
+        match found {
+            Ok(spec) => spec,
+            Err(PayloadError::Cpio(CpioError::TooLarge {
+                what: "entry data",
+                size,
+                ..
+            })) => {
+                return Err(BytesError::Payload(format!(
+                    "{} of {size} bytes is larger than the limit of {} bytes (set {} to change it)",
+                    cap.what, cap.limit, cap.env
+                )))
+            }
+            // The spec file is an extra: a payload we cannot read costs the package its
+            // Specfiles row, not its whole load (the header rows are complete without it).
+            Err(e) => {
+                tracing::warn!("{file_name}: no spec file stored: {e}");
+                None
+            }
+        }
+    } else {
+        None
+    };
+    rows_from_package(&pkg, file_name, file_size, spec)
+}
+
+/// Maps the bytes of a whole `.rpm` held in memory to rows (see [`read_package`]).
 pub fn rows_from_bytes(
     bytes: &[u8],
     file_name: &str,
     file_size: u64,
 ) -> Result<PackageRows, BytesError> {
-    let pkg = Package::parse(bytes)?;
+    read_package(bytes, file_name, file_size, &ReadLimits::default())
+}
+
+/// Maps a parsed package (and the spec file found in its payload) to rows.
+fn rows_from_package(
+    pkg: &Package<'_>,
+    file_name: &str,
+    file_size: u64,
+    spec: Option<SpecFile>,
+) -> Result<PackageRows, BytesError> {
     let h = pkg.header();
     let meta = PackageMeta::from_header(h)?;
     let pkg_hash = h.pkg_hash()?;
@@ -161,30 +245,16 @@ pub fn rows_from_bytes(
             chlog_text: c.text.clone(),
         })
         .collect();
-    let specfile = if meta.sourcepackage {
-        let payload = bytes.get(pkg.payload_offset() as usize..).unwrap_or(&[]);
-        // The spec file is an extra: a payload we cannot read costs the package its
-        // Specfiles row, not its whole load (the header rows are complete without it).
-        let spec = match extract_spec(payload) {
-            Ok(spec) => spec,
-            Err(e) => {
-                tracing::warn!("{file_name}: no spec file stored: {e}");
-                None
-            }
-        };
-        spec.map(|s| SpecfileRow {
-            pkg_hash,
-            pkg_name: meta.name.clone(),
-            pkg_epoch: meta.epoch_or_zero(),
-            pkg_version: meta.version.clone(),
-            pkg_release: meta.release.clone(),
-            specfile_name: s.name_lossy().into_owned(),
-            specfile_date: u32::try_from(s.mtime).unwrap_or(u32::MAX),
-            specfile_content_base64: base64::engine::general_purpose::STANDARD.encode(&s.content),
-        })
-    } else {
-        None
-    };
+    let specfile = spec.map(|s| SpecfilesRow {
+        pkg_hash,
+        pkg_name: meta.name.clone(),
+        pkg_epoch: meta.epoch_or_zero(),
+        pkg_version: meta.version.clone(),
+        pkg_release: meta.release.clone(),
+        specfile_name: s.name_lossy().into_owned(),
+        specfile_date: u32::try_from(s.mtime).unwrap_or(u32::MAX),
+        specfile_content_base64: base64::engine::general_purpose::STANDARD.encode(&s.content),
+    });
     Ok(PackageRows {
         pkg_hash,
         sha1header: fixed(&meta.sha1header),
@@ -206,9 +276,9 @@ pub fn package_row(
     h: &Header<'_>,
     m: &PackageMeta,
     pkg_hash: u64,
-) -> Result<PackageRow, altrepodb_rpm::Error> {
+) -> Result<PackagesRow, altrepodb_rpm::Error> {
     let owned = |v: &[String]| v.to_vec();
-    Ok(PackageRow {
+    Ok(PackagesRow {
         pkg_hash,
         pkg_cs: fixed(&m.sha1header),
         pkg_packager: m.packager.clone(),
@@ -272,25 +342,17 @@ pub fn package_row(
     })
 }
 
-fn file_class(c: meta::FileClass) -> FileClass {
-    match c {
-        meta::FileClass::Directory => FileClass::Directory,
-        meta::FileClass::Symlink => FileClass::Symlink,
-        meta::FileClass::Socket => FileClass::Socket,
-        meta::FileClass::Block => FileClass::Block,
-        meta::FileClass::Char => FileClass::Char,
-        meta::FileClass::Fifo => FileClass::Fifo,
-        // The original mapped unknown class strings to '' and its insert failed; a class
-        // string that is no file-type word (e.g. "ELF 64-bit …") describes a regular file.
-        meta::FileClass::File | meta::FileClass::Unknown => FileClass::File,
-    }
+/// The class stored for a file ([`meta::FileClass::stored`]: a class string that is no
+/// file-type word, e.g. "ELF 64-bit …", describes a regular file).
+fn file_class(c: meta::FileClass) -> meta::FileClass {
+    c.stored()
 }
 
 /// `Files_insert` rows, in header order.
-pub fn file_rows(h: &Header<'_>, pkg_hash: u64) -> Result<Vec<FileRow>, altrepodb_rpm::Error> {
+pub fn file_rows(h: &Header<'_>, pkg_hash: u64) -> Result<Vec<FilesRow>, altrepodb_rpm::Error> {
     Ok(meta::files(h)?
         .into_iter()
-        .map(|f| FileRow {
+        .map(|f| FilesRow {
             pkg_hash,
             file_name: f.name,
             file_linkto: f.linkto,
@@ -317,22 +379,20 @@ pub fn file_rows(h: &Header<'_>, pkg_hash: u64) -> Result<Vec<FileRow>, altrepod
 }
 
 /// `Depends` rows: requires, conflicts, obsoletes, provides (the original's insert order).
-pub fn depend_rows(h: &Header<'_>, pkg_hash: u64) -> Result<Vec<DependRow>, altrepodb_rpm::Error> {
+pub fn depend_rows(h: &Header<'_>, pkg_hash: u64) -> Result<Vec<DependsRow>, altrepodb_rpm::Error> {
     let mut out = Vec::new();
     for kind in DepKind::ALL {
-        let dp_type = match kind {
-            DepKind::Require => DependType::Require,
-            DepKind::Conflict => DependType::Conflict,
-            DepKind::Obsolete => DependType::Obsolete,
-            DepKind::Provide => DependType::Provide,
-        };
-        out.extend(meta::dependencies(h, kind)?.into_iter().map(|d| DependRow {
-            pkg_hash,
-            dp_name: d.name,
-            dp_version: d.version,
-            dp_flag: d.flags,
-            dp_type,
-        }));
+        out.extend(
+            meta::dependencies(h, kind)?
+                .into_iter()
+                .map(|d| DependsRow {
+                    pkg_hash,
+                    dp_name: d.name,
+                    dp_version: d.version,
+                    dp_flag: d.flags,
+                    dp_type: kind,
+                }),
+        );
     }
     Ok(out)
 }

@@ -21,6 +21,8 @@ fn opts(path: &std::path::Path, date: &str) -> RepoLoadOptions {
         workers: 2,
         force: false,
         dry_run: false,
+        limits: Default::default(),
+        skip_bad: false,
     }
 }
 
@@ -232,4 +234,109 @@ async fn generated_snapshot_rows_equal_the_manifest_and_day_two_adds_only_new() 
         .map(|l| l.parse().unwrap())
         .collect();
     assert_eq!(last, hashes2, "last_packages is day two");
+}
+
+/// A corrupt binary package: without `--skip-bad` the load fails naming the file and leaves
+/// no package set; with it the file is reported (path and reason) and is no member of the
+/// package set, and everything else loads.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_corrupt_package_fails_the_load_or_is_skipped_with_skip_bad() {
+    let dir = tempfile::tempdir().unwrap();
+    let m = generate_repo(dir.path(), &RepoSpec::new(6, 5)).expect("generate");
+    let records: Vec<PackageRecord> = m.load_packages().unwrap();
+    let bad = records
+        .iter()
+        .find(|r| r.kind == PackageKind::Binary)
+        .expect("a binary package");
+    let bad_path = dir.path().join(bad.classic_path.as_ref().unwrap());
+    // A real package cut short inside its main header (as a torn download leaves it).
+    // Replacing (not rewriting) the file keeps a hard-linked twin intact.
+    let bytes = std::fs::read(&bad_path).unwrap();
+    let cut = altrepodb_rpm::Package::parse(&bytes)
+        .expect("the generated package parses")
+        .payload_offset() as usize
+        - 64;
+    std::fs::remove_file(&bad_path).unwrap();
+    std::fs::write(&bad_path, &bytes[..cut]).unwrap();
+    // Debian's rpm agrees that the file is broken.
+    let rpm = std::process::Command::new("rpm")
+        .args(["-qp", "--nosignature", "--nodigest", "--qf", "%{NAME}"])
+        .arg(&bad_path)
+        .output()
+        .expect("Debian rpm is installed (scripts/setup.sh)");
+    assert!(!rpm.status.success(), "rpm -qp reads the cut file");
+
+    let t = TestDb::new().await;
+    let err = load_repo(
+        t.db(),
+        &opts(dir.path(), "2024-01-15"),
+        Arc::new(NoObserver),
+    )
+    .await
+    .expect_err("a corrupt package fails the load");
+    let msg = err.to_string();
+    assert!(msg.contains(&bad.file_name), "{msg}");
+    assert!(msg.contains("offset") && !msg.contains('\n'), "{msg}");
+    assert_eq!(
+        t.count("SELECT count() FROM PackageSetName WHERE pkgset_depth = 0")
+            .await,
+        0,
+        "no visible package set after a failed load"
+    );
+
+    let mut o = opts(dir.path(), "2024-01-15");
+    o.skip_bad = true;
+    let rep = load_repo(t.db(), &o, Arc::new(NoObserver))
+        .await
+        .expect("--skip-bad load");
+    assert_eq!(rep.skipped.len(), 1, "{:?}", rep.skipped);
+    assert!(
+        rep.skipped[0].location.ends_with(&bad.file_name),
+        "{:?}",
+        rep.skipped[0]
+    );
+    assert!(
+        rep.skipped[0].reason.contains("offset"),
+        "{:?}",
+        rep.skipped[0]
+    );
+    assert_eq!(
+        t.count("SELECT count() FROM PackageSetName WHERE pkgset_depth = 0")
+            .await,
+        1,
+        "the package set is visible"
+    );
+    assert!(rep.summary().contains("1 skipped"), "{}", rep.summary());
+    // The failed load may have completed some packages (insert-if-absent, no root); the two
+    // loads together stored every package but the corrupt one.
+    assert_eq!(
+        t.count("SELECT count(DISTINCT pkgh_mmh) FROM PackageHash_buffer")
+            .await,
+        records.len() as u64 - 1,
+        "{}",
+        rep.summary()
+    );
+    assert_eq!(
+        t.count(&format!(
+            "SELECT count() FROM Packages_buffer WHERE pkg_hash = {}",
+            bad.pkg_hash
+        ))
+        .await,
+        0
+    );
+    let members: BTreeSet<u64> = t
+        .lines("SELECT pkg_hash FROM PackageSet_buffer")
+        .await
+        .iter()
+        .map(|l| l.parse().unwrap())
+        .collect();
+    let want: BTreeSet<u64> = records
+        .iter()
+        .filter(|r| r.pkg_hash != bad.pkg_hash)
+        .map(|r| r.pkg_hash)
+        .collect();
+    assert_eq!(
+        members, want,
+        "the corrupt package is no member of the package set"
+    );
 }

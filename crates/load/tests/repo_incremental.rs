@@ -35,6 +35,8 @@ fn opts(path: &Path, date: &str) -> RepoLoadOptions {
         workers: 2,
         force: false,
         dry_run: false,
+        limits: Default::default(),
+        skip_bad: false,
     }
 }
 

@@ -63,6 +63,8 @@ async fn real_rpms_load_table_by_table() {
         workers: 2,
         force: false,
         dry_run: false,
+        limits: Default::default(),
+        skip_bad: false,
     };
     let report = load_repo(t.db(), &opts, Arc::new(NoObserver))
         .await

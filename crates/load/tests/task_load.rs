@@ -700,6 +700,103 @@ async fn a_state_change_adds_exactly_the_new_rows() {
     assert_eq!(counts(&db).await, before);
 }
 
+/// `TaskLogs` as readers see it once the ReplacingMergeTree has merged: buffers flushed,
+/// `OPTIMIZE … FINAL`, one row per (message, line, hash) — the latest written.
+async fn merged_logs(db: &TestDb, hashes: &[u64]) -> Vec<String> {
+    for sql in [
+        "OPTIMIZE TABLE TaskLogs_buffer",
+        "OPTIMIZE TABLE TaskLogs FINAL",
+    ] {
+        db.db().execute(sql, "merge").await.unwrap();
+    }
+    db.lines(&format!(
+        "SELECT tlog_hash, tlog_line, toUnixTimestamp(tlog_ts), tlog_message FROM TaskLogs FINAL WHERE tlog_hash IN {}",
+        list(hashes)
+    ))
+    .await
+}
+
+/// The TaskLogs rows of a manifest's logs, the lines of `shifted` moved by `by` seconds.
+fn log_lines(m: &TaskManifest, shifted: u64, by: u32) -> Vec<String> {
+    sorted(
+        m.logs
+            .iter()
+            .flat_map(|l| {
+                l.lines.iter().map(move |(n, ts, msg)| {
+                    let ts = if l.hash == shifted { ts + by } else { *ts };
+                    format!("{}\t{n}\t{ts}\t{}", l.hash, esc(msg))
+                })
+            })
+            .collect(),
+    )
+}
+
+/// Moves a file's mtime by `by` seconds.
+fn touch_later(path: &Path, by: u32) -> std::time::SystemTime {
+    let f = std::fs::File::options().write(true).open(path).unwrap();
+    let t = f.metadata().unwrap().modified().unwrap() + std::time::Duration::from_secs(by.into());
+    f.set_modified(t).unwrap();
+    t
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rewritten_log_is_written_again_with_its_new_stamps() {
+    let db = TestDb::new().await;
+    let out = tempfile::tempdir().unwrap();
+    // EPERM → DONE in the same try; by then girar has appended to one build log, so its
+    // mtime moved and every stamp in it (offsets from the mtime, original-system §6.7)
+    // changed while the lines' numbers and texts did not.
+    let a = generate_task(&out.path().join("a"), &spec(353_700, "EPERM", 9)).unwrap();
+    let b = generate_task(&out.path().join("b"), &spec(353_700, "DONE", 9)).unwrap();
+    let log = b.logs.iter().find(|l| l.kind == "build").unwrap().clone();
+    assert!(
+        a.logs.contains(&log),
+        "the build log is the same in both states"
+    );
+    const BY: u32 = 1000;
+    touch_later(&b.dir.join(&log.path), BY);
+    load(&db, &a.dir).await;
+    let hashes: Vec<u64> = b.logs.iter().map(|l| l.hash).collect();
+    assert_eq!(merged_logs(&db, &hashes).await, log_lines(&a, 0, 0));
+
+    let report = load(&db, &b.dir).await;
+    let new_events = delta(&db, &a, &b).await["TaskLogs"];
+    assert_eq!(
+        report.rows_of("TaskLogs") as usize,
+        new_events + log.lines.len(),
+        "the new events lines and the whole rewritten log"
+    );
+    assert_eq!(
+        merged_logs(&db, &hashes).await,
+        log_lines(&b, log.hash, BY),
+        "every line of the rewritten log has its latest stamp"
+    );
+
+    // The same state again writes nothing; so does --force, which checks every line.
+    let before = counts(&db).await;
+    assert!(load(&db, &b.dir).await.already_loaded);
+    let forced = load_with(&db, &b.dir, |o| o.force = true).await;
+    assert_eq!(forced.rows_of("TaskLogs"), 0, "{}", forced.summary());
+    assert_eq!(counts(&db).await, before);
+
+    // Only the stamps of the same state's log change (its mtime moved again): a forced
+    // reload writes that log's lines again, nothing else.
+    touch_later(&b.dir.join(&log.path), BY);
+    let forced = load_with(&db, &b.dir, |o| o.force = true).await;
+    assert_eq!(forced.rows_of("TaskLogs") as usize, log.lines.len());
+    let changed: u64 = forced
+        .rows
+        .iter()
+        .filter(|(t, _)| **t != "TaskLogs")
+        .map(|(_, n)| n)
+        .sum();
+    assert_eq!(changed, 0, "{}", forced.summary());
+    assert_eq!(
+        merged_logs(&db, &hashes).await,
+        log_lines(&b, log.hash, 2 * BY)
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_interrupted_load_is_completed() {
     let db = TestDb::new().await;
@@ -925,4 +1022,44 @@ async fn chroot_set_hash_matches_clickhouse() {
             .unwrap();
         assert_eq!(altrepodb_load::task::hash::array_hash(&c), ch, "{c:?}");
     }
+}
+
+/// Links inside a task keep working (issue 10 §4): every `build/repo/<arch>/RPMS.task/` copy
+/// becomes a link to the built file it copies (relative, one absolute), and the task is
+/// reached through a link; the rows are still exactly the manifest's.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn links_inside_the_task_keep_working() {
+    let db = TestDb::new().await;
+    let out = tempfile::tempdir().unwrap();
+    let m = generate_task(out.path(), &spec(358_001, "DONE", 21)).unwrap();
+    let mut linked = 0;
+    for arch in std::fs::read_dir(m.dir.join("build/repo")).unwrap() {
+        let rpms = arch.unwrap().path().join("RPMS.task");
+        if !rpms.is_dir() {
+            continue;
+        }
+        for f in std::fs::read_dir(&rpms).unwrap() {
+            let f = f.unwrap().path();
+            let bytes = std::fs::read(&f).unwrap();
+            let built = m.packages.iter().find(|p| {
+                Path::new(&p.path).file_name() == f.file_name()
+                    && std::fs::read(m.dir.join(&p.path)).unwrap() == bytes
+            });
+            let Some(built) = built else { continue };
+            std::fs::remove_file(&f).unwrap();
+            if linked == 0 {
+                std::os::unix::fs::symlink(m.dir.join(&built.path), &f).unwrap();
+            } else {
+                std::os::unix::fs::symlink(format!("../../../../{}", built.path), &f).unwrap();
+            }
+            linked += 1;
+        }
+    }
+    assert!(linked > 1, "RPMS.task holds copies of built packages");
+    let links = tempfile::tempdir().unwrap();
+    let via = links.path().join(m.id.to_string());
+    std::os::unix::fs::symlink(&m.dir, &via).unwrap();
+    let r = load(&db, &via).await;
+    assert_eq!(r.packages_new, m.packages.len());
+    check_task(&db, &m).await;
 }

@@ -140,9 +140,10 @@ pub fn changelog(h: &Header<'_>) -> Result<Vec<ChangelogEntry>> {
 }
 
 /// File type as stored in `Files.file_class`, from the FILECLASS string.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub enum FileClass {
     /// Regular file (also an empty class string).
+    #[default]
     File = 0,
     /// Directory.
     Directory = 1,
@@ -182,6 +183,17 @@ impl FileClass {
             .iter()
             .find(|(p, _)| class.starts_with(p))
             .map_or(FileClass::Unknown, |&(_, c)| c)
+    }
+
+    /// The class this project stores in `Files.file_class`: [`FileClass::Unknown`] becomes
+    /// [`FileClass::File`] (a class string that is no file-type word, such as rpmbuild's
+    /// `ELF 64-bit …` or `ASCII text`, describes a regular file; the original produced `''`,
+    /// which the Enum8 column rejects). Every writer of Files rows and `rpm show` use this.
+    pub fn stored(self) -> FileClass {
+        match self {
+            FileClass::Unknown => FileClass::File,
+            c => c,
+        }
     }
 
     /// The Enum8 name (`file`, `directory`, …; `""` for [`FileClass::Unknown`]).
@@ -318,9 +330,10 @@ pub fn files(h: &Header<'_>) -> Result<Vec<FileEntry>> {
 }
 
 /// Dependency kind, with the `Depends.dp_type` Enum8 values.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub enum DepKind {
     /// REQUIRENAME / REQUIREVERSION / REQUIREFLAGS.
+    #[default]
     Require = 1,
     /// CONFLICTNAME / …
     Conflict = 2,
@@ -718,6 +731,8 @@ mod tests {
             assert_eq!(FileClass::from_class(s), want, "{s:?}");
         }
         assert_eq!(FileClass::Symlink.as_str(), "symlink");
+        assert_eq!(FileClass::Unknown.stored(), FileClass::File);
+        assert_eq!(FileClass::Fifo.stored(), FileClass::Fifo);
     }
 
     #[test]

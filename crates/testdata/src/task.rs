@@ -7,7 +7,8 @@
 //! subtasks plus one deleted subtask), `build/<n>/<arch>/` with real RPMs made by
 //! [`altrepodb_rpm::writer::PackageBuilder`] (one source package rebuilt per arch, an
 //! arch package and a noarch `-doc` package per arch, so noarch files of different arches
-//! share a name), chroot lists, build and srpm logs, `build/repo/<arch>/base/pkglist.task.xz`
+//! share a name; the `-doc` package has FILECLASS with empty classes for its directory and
+//! symbolic link, as current rpmbuild writes them), chroot lists, build and srpm logs, `build/repo/<arch>/base/pkglist.task.xz`
 //! with `RPMS.task/` copies, the `build/repo/prev` link, `plan/` (add/rm lists, list and
 //! hash diffs; stale for FAILED tasks), approvals, `logs/events.<try>.1.log` for every try
 //! and `arepo/x86_64-i586/rpms/` compat packages. File and directory times are set
@@ -1167,6 +1168,7 @@ fn packages_for(
     );
     let (srpm, sh) = build_pkg(src)?;
     let srpm_name = srpm.file_name.clone();
+    let doc_name = format!("{}-doc", s.name);
     let bin = common(PackageBuilder::new(&s.name, &s.version, &s.release, arch))
         .summary(format!("{} tools", s.name))
         .sourcerpm(srpm_name.clone())
@@ -1182,16 +1184,29 @@ fn packages_for(
             format!("/usr/share/{}/data.txt", s.name),
             format!("{} data\n", s.name).into_bytes(),
         ))
+        .file(FileSpec::symlink(
+            format!("/usr/share/{}/README", s.name),
+            format!("../doc/{doc_name}/README"),
+        ))
         .requires(Dependency::any("/bin/sh"))
         .requires(Dependency::any(doc_path(s)));
     let (bin, bh) = build_pkg(bin)?;
-    let doc_name = format!("{}-doc", s.name);
     let doc = common(PackageBuilder::new(
         &doc_name, &s.version, &s.release, "noarch",
     ))
     .summary(format!("Documentation for {}", s.name))
     .sourcerpm(srpm_name)
-    .file(FileSpec::dir(format!("/usr/share/doc/{doc_name}")))
+    // FILECLASS/CLASSDICT as current rpmbuild writes them: no class string for directories
+    // and symbolic links (librpm then reports one from the file mode).
+    .file_classes(true)
+    .file(FileSpec::dir(format!("/usr/share/doc/{doc_name}")).class(""))
+    .file(
+        FileSpec::symlink(
+            format!("/usr/share/doc/{doc_name}/LICENSE"),
+            "../../licenses/GPL-2",
+        )
+        .class(""),
+    )
     .file(
         FileSpec::file(
             doc_path(s),
@@ -1202,8 +1217,8 @@ fn packages_for(
     let (doc, dh) = build_pkg(doc)?;
     Ok(vec![
         (srpm, sh, s.name.clone(), 2),
-        (bin, bh, s.name.clone(), 3),
-        (doc, dh, doc_name, 2),
+        (bin, bh, s.name.clone(), 4),
+        (doc, dh, doc_name, 3),
     ])
 }
 

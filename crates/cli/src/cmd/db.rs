@@ -1,4 +1,4 @@
-//! `altrepodb db init|status|check|manifest`.
+//! `altrepodb db init|status|check|tables|manifest`.
 
 use std::io::Write;
 use std::time::Instant;
@@ -24,11 +24,12 @@ pub fn init(common: &CommonArgs) -> Result<i32> {
         spinner.finish_and_clear();
         let r = r?;
         println!(
-            "schema ready in database '{}' at {}: {} statements applied, {} schema files recorded, \
-             {} license aliases added, {} objects ({:.1} s)",
+            "schema ready in database '{}' at {}: {} statements applied, {} views re-created, \
+             {} schema files recorded, {} license aliases added, {} objects ({:.1} s)",
             db.dbname(),
             db.url(),
             r.statements,
+            r.views_replaced,
             r.files_recorded,
             r.aliases_inserted,
             r.objects,
@@ -36,6 +37,12 @@ pub fn init(common: &CommonArgs) -> Result<i32> {
         );
         Ok(0)
     })
+}
+
+/// `db tables`: the table registry, `table [engine] → written by; read by views`.
+pub fn tables() -> Result<i32> {
+    print!("{}", altrepodb_db::registry::render());
+    Ok(0)
 }
 
 /// `db status`: version, pending files, object counts.

@@ -2,8 +2,12 @@
 
 pub mod amqpfire;
 pub mod bench;
+pub mod bot;
+pub mod cluster;
 pub mod daemon;
 pub mod db;
+pub mod generate;
+pub mod package;
 pub mod repo;
 pub mod server;
 pub mod sql;

@@ -1,12 +1,12 @@
 //! `altrepodb repo load` and the `repo_loader` alias.
 
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
+use altrepodb_load::bounded::ReadLimits;
 use altrepodb_load::repo::{load_repo, RepoLoadOptions};
 use altrepodb_load::Observer;
 use anyhow::Result;
-use indicatif::ProgressBar;
 
 use super::{connect, runtime, setup_with};
 use crate::cli::CommonArgs;
@@ -34,46 +34,12 @@ pub struct RepoLoadArgs {
     /// Print rows per table and the new packages; write nothing.
     #[arg(long = "dry-run")]
     pub dry_run: bool,
+    /// Report a corrupt package file (path, offset) and leave it out instead of failing.
+    #[arg(long = "skip-bad")]
+    pub skip_bad: bool,
     /// Database and logging options.
     #[command(flatten)]
     pub common: CommonArgs,
-}
-
-/// Progress bars per phase.
-#[derive(Default)]
-struct Bars {
-    current: Mutex<Option<ProgressBar>>,
-}
-
-impl Observer for Bars {
-    fn phase(&self, name: &str, total: u64) {
-        let bar = if total == 0 {
-            crate::progress::spinner(name)
-        } else {
-            crate::progress::bar(name, total)
-        };
-        if let Ok(mut cur) = self.current.lock() {
-            if let Some(old) = cur.replace(bar) {
-                old.finish_and_clear();
-            }
-        }
-    }
-
-    fn advance(&self, n: u64) {
-        if let Ok(cur) = self.current.lock() {
-            if let Some(b) = cur.as_ref() {
-                b.inc(n);
-            }
-        }
-    }
-
-    fn finish_phase(&self) {
-        if let Ok(mut cur) = self.current.lock() {
-            if let Some(b) = cur.take() {
-                b.finish_and_clear();
-            }
-        }
-    }
 }
 
 /// Runs a repository load; prints the summary line (and the new packages with `--dry-run`).
@@ -97,17 +63,19 @@ pub fn load(args: &RepoLoadArgs) -> Result<i32> {
             .unwrap_or_else(|| workers(&s.ini, default_workers)),
         force: args.force,
         dry_run: args.dry_run,
+        limits: ReadLimits::from_env()?,
+        skip_bad: args.skip_bad,
     };
     runtime()?.block_on(async {
         let db = connect(&s.settings, true).await?;
-        let bars: Arc<dyn Observer> = Arc::new(Bars::default());
+        let bars: Arc<dyn Observer> = Arc::new(crate::progress::Bars::default());
         let report = load_repo(&db, &opts, bars).await?;
         if opts.dry_run {
             for name in &report.new_packages {
                 println!("new: {name}");
             }
         }
-        println!("{}", report.summary());
+        crate::progress::print_report(&report);
         Ok(0)
     })
 }

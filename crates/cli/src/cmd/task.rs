@@ -1,12 +1,12 @@
 //! `altrepodb task load|clean` and the `task_loader` / `task_cleaner` aliases.
 
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
+use altrepodb_load::bounded::ReadLimits;
 use altrepodb_load::task::{clean_tasks, load_task, TaskCleanOptions, TaskLoadOptions};
 use altrepodb_load::Observer;
 use anyhow::Result;
-use indicatif::ProgressBar;
 
 use super::{connect, runtime, setup_with};
 use crate::cli::CommonArgs;
@@ -59,43 +59,6 @@ pub struct TaskCleanArgs {
     pub common: CommonArgs,
 }
 
-/// Progress bars per phase.
-#[derive(Default)]
-struct Bars {
-    current: Mutex<Option<ProgressBar>>,
-}
-
-impl Observer for Bars {
-    fn phase(&self, name: &str, total: u64) {
-        let bar = if total == 0 {
-            crate::progress::spinner(name)
-        } else {
-            crate::progress::bar(name, total)
-        };
-        if let Ok(mut cur) = self.current.lock() {
-            if let Some(old) = cur.replace(bar) {
-                old.finish_and_clear();
-            }
-        }
-    }
-
-    fn advance(&self, n: u64) {
-        if let Ok(cur) = self.current.lock() {
-            if let Some(b) = cur.as_ref() {
-                b.inc(n);
-            }
-        }
-    }
-
-    fn finish_phase(&self) {
-        if let Ok(mut cur) = self.current.lock() {
-            if let Some(b) = cur.take() {
-                b.finish_and_clear();
-            }
-        }
-    }
-}
-
 /// Loads one task directory; prints the summary line (rows per table, seconds) and, with
 /// `--dry-run`, one line per table.
 pub fn load(args: &TaskLoadArgs) -> Result<i32> {
@@ -112,13 +75,11 @@ pub fn load(args: &TaskLoadArgs) -> Result<i32> {
     opts.flush = args.flush_buffers;
     opts.file_provides = !args.no_file_provides;
     opts.dump_json = args.dumpjson.then(|| PathBuf::from("JSON"));
+    opts.limits = ReadLimits::from_env()?;
     runtime()?.block_on(async {
         let db = connect(&s.settings, true).await?;
-        let bars: Arc<dyn Observer> = Arc::new(Bars::default());
+        let bars: Arc<dyn Observer> = Arc::new(crate::progress::Bars::default());
         let report = load_task(&db, &opts, bars).await?;
-        for skipped in &report.skipped {
-            eprintln!("altrepodb: skipped: {skipped}");
-        }
         if let Some(p) = &report.dump {
             println!("dump: {}", p.display());
         }
@@ -127,7 +88,7 @@ pub fn load(args: &TaskLoadArgs) -> Result<i32> {
                 println!("{table}\t{n}");
             }
         }
-        println!("{}", report.summary());
+        crate::progress::print_report(&report);
         Ok(0)
     })
 }

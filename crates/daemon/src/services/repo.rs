@@ -10,6 +10,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use altrepodb_load::bounded::ReadLimits;
 use altrepodb_load::repo::{load_repo, RepoError, RepoLoadOptions};
 use altrepodb_load::NoObserver;
 use serde_json::{json, Value};
@@ -160,17 +161,11 @@ impl Job for RepoJob {
                 workers: job.threads,
                 force: false,
                 dry_run: false,
+                limits: ReadLimits::from_env().map_err(|e| JobError::permanent(e.to_string()))?,
+                skip_bad: false,
             };
             match load_repo(&ctx.db, &opts, Arc::new(NoObserver)).await {
-                Ok(report) => Ok(JobOutcome {
-                    summary: report.summary(),
-                    rows: report
-                        .rows
-                        .iter()
-                        .map(|(k, v)| ((*k).to_owned(), *v))
-                        .collect(),
-                    already_done: false,
-                }),
+                Ok(report) => Ok(JobOutcome::from_report(&report, false)),
                 Err(RepoError::AlreadyLoaded { .. }) => Ok(JobOutcome {
                     summary: format!(
                         "{} {} is loaded already",
@@ -178,6 +173,7 @@ impl Job for RepoJob {
                         job.date
                     ),
                     rows: BTreeMap::new(),
+                    skipped: 0,
                     already_done: true,
                 }),
                 Err(RepoError::Db(e)) if e.exit_code() == altrepodb_db::error::EXIT_CONNECTION => {

@@ -24,6 +24,7 @@ use altrepodb_db::rows_task::{
     TaskSubtaskProgressRow,
 };
 use altrepodb_db::Db;
+use altrepodb_load::bounded::ReadLimits;
 use altrepodb_load::task::{load_task, TaskError, TaskLoadOptions};
 use altrepodb_load::NoObserver;
 use base64::Engine as _;
@@ -116,12 +117,9 @@ impl TaskLoader for DirTaskLoader {
             let mut opts = TaskLoadOptions::new(&req.path);
             opts.workers = workers;
             opts.flush = true;
+            opts.limits = ReadLimits::from_env().map_err(|e| JobError::permanent(e.to_string()))?;
             match load_task(&db, &opts, Arc::new(NoObserver)).await {
-                Ok(r) => Ok(JobOutcome {
-                    summary: r.summary(),
-                    rows: r.rows.iter().map(|(k, v)| ((*k).to_owned(), *v)).collect(),
-                    already_done: r.already_loaded,
-                }),
+                Ok(r) => Ok(JobOutcome::from_report(&r, r.already_loaded)),
                 Err(TaskError::Db(e)) if e.exit_code() == altrepodb_db::error::EXIT_CONNECTION => {
                     Err(JobError::transient(e.to_string()))
                 }
@@ -670,6 +668,7 @@ impl TaskJob {
         Ok(JobOutcome {
             summary,
             rows,
+            skipped: 0,
             already_done: already,
         })
     }

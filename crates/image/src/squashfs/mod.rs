@@ -8,11 +8,13 @@
 
 mod compress;
 mod lzo;
+mod reader;
 
-use std::io::{self, Read};
+use std::io::Read;
 use std::sync::Arc;
 
 pub use compress::Compressor;
+pub use reader::FileReader;
 
 use crate::dircache::{Cache, DirCache};
 use crate::error::{Error, Result};
@@ -28,6 +30,8 @@ const META_SIZE: usize = 8192;
 const NO_FRAGMENT: u32 = 0xFFFF_FFFF;
 /// Bit of a data block or fragment size that marks it stored uncompressed.
 const DATA_UNCOMPRESSED: u32 = 1 << 24;
+/// Decompressed metadata (and, separately, fragment) bytes kept in memory.
+const MAX_CACHED_BYTES: usize = 64 << 20;
 /// Largest block list read for one file (in entries).
 const MAX_FILE_BLOCKS: u64 = 1 << 24;
 
@@ -54,6 +58,9 @@ pub struct Squashfs<R> {
     fragment_count: u32,
     /// Decompressed metadata blocks and where the next one starts, by byte offset.
     meta: Cache<(Vec<u8>, u64)>,
+    /// Decompressed fragment blocks by index: small files share them, so each is
+    /// decompressed once rather than once per file.
+    fragments: Cache<Vec<u8>>,
     dirs: DirCache<(String, u64)>,
 }
 
@@ -144,7 +151,8 @@ impl<R: ReadAt> Squashfs<R> {
             ids: Vec::new(),
             fragment_index: Vec::new(),
             fragment_count: u32le(&sb, 16),
-            meta: Cache::new(),
+            meta: Cache::with_limit(MAX_CACHED_BYTES),
+            fragments: Cache::with_limit(MAX_CACHED_BYTES),
             dirs: DirCache::new(),
             src,
         };
@@ -531,8 +539,16 @@ impl<R: ReadAt> Squashfs<R> {
         Ok((inode, reference))
     }
 
-    /// The decompressed fragment block `index`.
-    fn fragment(&self, index: u32, at: u64) -> Result<Vec<u8>> {
+    /// The decompressed fragment block `index` (cached).
+    fn fragment(&self, index: u32, at: u64) -> Result<Arc<Vec<u8>>> {
+        self.fragments.get_or_load_weighted(
+            u64::from(index),
+            || self.load_fragment(index, at),
+            |f| f.len() + 1,
+        )
+    }
+
+    fn load_fragment(&self, index: u32, at: u64) -> Result<Vec<u8>> {
         let what = "squashfs fragment table";
         if index >= self.fragment_count || self.fragment_index.is_empty() {
             return Err(Error::corrupt(
@@ -633,6 +649,7 @@ impl<R: ReadAt> Squashfs<R> {
         } else {
             let tail_len = (size % bs) as usize;
             let frag = self.fragment(fragment, inode.at)?;
+            let frag: &[u8] = &frag;
             let start = frag_offset as usize;
             if start + tail_len > frag.len() {
                 return Err(Error::corrupt(
@@ -671,63 +688,6 @@ fn rename(e: Error, what: &'static str) -> Error {
             detail: format!("{inner}: {detail}"),
         },
         other => other,
-    }
-}
-
-/// Sequential reader of a squashfs file: its blocks one by one, then the fragment tail.
-pub struct FileReader<'a, R> {
-    fs: &'a Squashfs<R>,
-    blocks: Vec<(u64, u32)>,
-    tail: Option<Vec<u8>>,
-    size: u64,
-    index: usize,
-    current: Vec<u8>,
-    pos: usize,
-}
-
-impl<R: ReadAt> FileReader<'_, R> {
-    fn fill(&mut self) -> Result<bool> {
-        let bs = self.fs.block_size as usize;
-        if let Some(&(at, word)) = self.blocks.get(self.index) {
-            let done = self.index as u64 * bs as u64;
-            let expect = (self.size - done).min(bs as u64) as usize;
-            self.index += 1;
-            self.current = if word & 0xFF_FFFF == 0 {
-                vec![0u8; expect] // a sparse block
-            } else {
-                self.fs.data_block(at, word, bs, "squashfs data block")?
-            };
-            if self.current.len() != expect {
-                return Err(Error::corrupt(
-                    "squashfs data block",
-                    at,
-                    format!(
-                        "{} bytes decompressed, {expect} expected",
-                        self.current.len()
-                    ),
-                ));
-            }
-        } else if let Some(tail) = self.tail.take() {
-            self.current = tail;
-        } else {
-            return Ok(false);
-        }
-        self.pos = 0;
-        Ok(true)
-    }
-}
-
-impl<R: ReadAt> Read for FileReader<'_, R> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        while self.pos == self.current.len() {
-            if !self.fill().map_err(io::Error::other)? {
-                return Ok(0);
-            }
-        }
-        let n = buf.len().min(self.current.len() - self.pos);
-        buf[..n].copy_from_slice(&self.current[self.pos..self.pos + n]);
-        self.pos += n;
-        Ok(n)
     }
 }
 

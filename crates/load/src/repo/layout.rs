@@ -9,11 +9,13 @@
 //! <arch>/RPMS.<comp>/<file>   binary packages listed by pkglist.<comp>
 //! ```
 
-use std::fs;
-use std::io::Read;
+use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 
 use thiserror::Error;
+
+use crate::bounded::{self, ReadLimits};
+use crate::safe_path::{base_name, Confined, PathError};
 
 /// Architecture directory names a snapshot may have, in the original's order.
 pub const ARCHS: &[&str] = &[
@@ -63,6 +65,9 @@ pub enum LayoutError {
         /// What is wrong.
         why: String,
     },
+    /// A name from the snapshot's files leads outside the snapshot.
+    #[error(transparent)]
+    Path(#[from] PathError),
 }
 
 fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> LayoutError + '_ {
@@ -119,6 +124,10 @@ pub struct Layout {
     pub task_info: Vec<(String, String)>,
     /// True when any `release` names a BLAKE2b digest.
     pub use_blake2b: bool,
+    /// The root, through which every file of the snapshot is reached.
+    pub confined: Confined,
+    /// Caps on what is read from the snapshot's files.
+    pub limits: ReadLimits,
 }
 
 impl Layout {
@@ -135,33 +144,44 @@ impl Layout {
         out
     }
 
-    /// `files/SRPMS/<name>`.
-    pub fn srpm_path(&self, name: &str) -> PathBuf {
-        self.root.join("files/SRPMS").join(name)
+    /// `files/SRPMS/<name>`; `name` (from a list) must be a file name and the path must
+    /// stay inside the snapshot.
+    pub fn srpm_path(&self, name: &str) -> Result<PathBuf, LayoutError> {
+        Ok(self
+            .confined
+            .join_name(&self.root.join("files/SRPMS"), name)?)
     }
 
-    /// `<arch>/RPMS.<comp>/<name>`.
-    pub fn rpm_path(&self, arch: &str, comp: &str, name: &str) -> PathBuf {
-        self.root.join(arch).join(format!("RPMS.{comp}")).join(name)
+    /// `<arch>/RPMS.<comp>/<name>`, checked as [`Layout::srpm_path`].
+    pub fn rpm_path(&self, arch: &str, comp: &str, name: &str) -> Result<PathBuf, LayoutError> {
+        let dir = self.root.join(arch).join(format!("RPMS.{comp}"));
+        Ok(self.confined.join_name(&dir, name)?)
     }
 
-    /// The first existing `files/<arch>/RPMS/<name>` (for computing missing digests).
-    pub fn find_binary_file(&self, name: &str) -> Option<PathBuf> {
-        self.arches
-            .iter()
-            .map(|a| {
-                self.root
-                    .join("files")
-                    .join(&a.name)
-                    .join("RPMS")
-                    .join(name)
-            })
-            .find(|p| p.is_file())
+    /// The first existing `files/<arch>/RPMS/<name>` (for computing missing digests),
+    /// checked as [`Layout::srpm_path`].
+    pub fn find_binary_file(&self, name: &str) -> Result<Option<PathBuf>, LayoutError> {
+        for a in &self.arches {
+            let dir = self.root.join("files").join(&a.name).join("RPMS");
+            let p = self.confined.join_name(&dir, name)?;
+            if p.is_file() {
+                return Ok(Some(p));
+            }
+        }
+        Ok(None)
     }
 }
 
-/// Reads the structure of the snapshot at `root` (no package is opened).
+/// Reads the structure of the snapshot at `root` (no package is opened), with the default
+/// [`ReadLimits`].
 pub fn read_layout(root: &Path) -> Result<Layout, LayoutError> {
+    read_layout_with(root, ReadLimits::default())
+}
+
+/// [`read_layout`] with explicit limits. Every file is reached through [`Confined`]: a
+/// symlink that leads out of the snapshot is an error.
+pub fn read_layout_with(root: &Path, limits: ReadLimits) -> Result<Layout, LayoutError> {
+    let confined = Confined::new(root)?;
     let list_dir = root.join("files/list");
     if !list_dir.is_dir() {
         return Err(LayoutError::NotARepository {
@@ -184,7 +204,7 @@ pub fn read_layout(root: &Path) -> Result<Layout, LayoutError> {
         }
         let base = dir.join("base");
         let (components, has_blake2b) = if base.is_dir() {
-            read_release(&base.join("release"))?
+            read_release(&confined.join(&format!("{arch}/base/release"))?, &limits)?
         } else {
             (Vec::new(), false)
         };
@@ -208,7 +228,9 @@ pub fn read_layout(root: &Path) -> Result<Layout, LayoutError> {
         use_blake2b: arches.iter().any(|a| a.has_blake2b),
         arches,
         lists: Vec::new(),
-        task_info: read_task_info(&list_dir.join("task.info"))?,
+        task_info: read_task_info(&confined.join("files/list/task.info")?, &limits)?,
+        confined,
+        limits,
     };
     // As the original: every arch is probed for srclist.classic and for the pkglists of every
     // component seen so far (components accumulate across arches).
@@ -223,7 +245,9 @@ pub fn read_layout(root: &Path) -> Result<Layout, LayoutError> {
                 seen.push(c.clone());
             }
         }
-        let src = base.join("srclist.classic.xz");
+        let src = layout
+            .confined
+            .join(&format!("{}/base/srclist.classic.xz", a.name))?;
         if src.is_file() {
             layout.lists.push(HeaderList {
                 arch: a.name.clone(),
@@ -232,7 +256,9 @@ pub fn read_layout(root: &Path) -> Result<Layout, LayoutError> {
             });
         }
         for c in &seen {
-            let p = base.join(format!("pkglist.{c}.xz"));
+            let p = layout
+                .confined
+                .join(&format!("{}/base/pkglist.{c}.xz", a.name))?;
             if p.is_file() {
                 layout.lists.push(HeaderList {
                     arch: a.name.clone(),
@@ -248,8 +274,10 @@ pub fn read_layout(root: &Path) -> Result<Layout, LayoutError> {
 }
 
 /// Reads `<arch>/base/release`: the `Components:` list and whether a `BLAKE2b` key is present.
-pub fn read_release(path: &Path) -> Result<(Vec<String>, bool), LayoutError> {
-    let text = read_text(path)?;
+/// Component names become parts of file names (`RPMS.<comp>`, `pkglist.<comp>.xz`), so each
+/// must be a plain file name.
+pub fn read_release(path: &Path, limits: &ReadLimits) -> Result<(Vec<String>, bool), LayoutError> {
+    let text = read_text(path, limits)?;
     let mut components = None;
     let mut blake2b = false;
     for (i, line) in text.lines().enumerate() {
@@ -263,6 +291,13 @@ pub fn read_release(path: &Path) -> Result<(Vec<String>, bool), LayoutError> {
                     path: path.to_owned(),
                     line: i + 1,
                     why: "Components: names no component".into(),
+                });
+            }
+            if let Some(bad) = list.iter().find_map(|c| base_name(c).err()) {
+                return Err(LayoutError::Malformed {
+                    path: path.to_owned(),
+                    line: i + 1,
+                    why: format!("component {bad}"),
                 });
             }
             components = Some(list);
@@ -280,11 +315,14 @@ pub fn read_release(path: &Path) -> Result<(Vec<String>, bool), LayoutError> {
 }
 
 /// Reads `files/list/task.info`: lines of exactly two whitespace-separated tokens (others skipped).
-pub fn read_task_info(path: &Path) -> Result<Vec<(String, String)>, LayoutError> {
+pub fn read_task_info(
+    path: &Path,
+    limits: &ReadLimits,
+) -> Result<Vec<(String, String)>, LayoutError> {
     if !path.is_file() {
         return Ok(Vec::new());
     }
-    let text = read_text(path)?;
+    let text = read_text(path, limits)?;
     Ok(text
         .lines()
         .filter_map(|l| {
@@ -297,12 +335,46 @@ pub fn read_task_info(path: &Path) -> Result<Vec<(String, String)>, LayoutError>
         .collect())
 }
 
-/// Reads `files/list/<arch>.hash.xz`: `<sha256 hex> <file name>` lines.
-pub fn read_hash_list(path: &Path) -> Result<Vec<(String, [u8; 32])>, LayoutError> {
-    let bytes = read_xz(path)?;
-    let text = String::from_utf8_lossy(&bytes);
+/// Longest line of a hash list: a digest, a blank and a file name (`NAME_MAX` is 255).
+const MAX_HASH_LINE: u64 = 4096;
+
+/// Reads `files/list/<arch>.hash.xz`: `<sha256 hex> <file name>` lines, streamed (the
+/// decompressed size is capped by `limits.list_bytes`, a line by 4 KiB). Names must be file
+/// names.
+pub fn read_hash_list(
+    path: &Path,
+    limits: &ReadLimits,
+) -> Result<Vec<(String, [u8; 32])>, LayoutError> {
+    let reader = BufReader::new(bounded::xz_file(path, limits.list()).map_err(io_err(path))?);
+    read_hash_lines(reader, path)
+}
+
+/// [`read_hash_list`] over decompressed text (`path` names it in errors).
+pub fn read_hash_lines(
+    mut reader: impl BufRead,
+    path: &Path,
+) -> Result<Vec<(String, [u8; 32])>, LayoutError> {
     let mut out = Vec::new();
-    for (i, line) in text.lines().enumerate() {
+    let mut raw = Vec::new();
+    for i in 0.. {
+        raw.clear();
+        (&mut reader)
+            .take(MAX_HASH_LINE + 1)
+            .read_until(b'\n', &mut raw)
+            .map_err(io_err(path))?;
+        if raw.is_empty() {
+            break;
+        }
+        if raw.len() as u64 > MAX_HASH_LINE {
+            return Err(LayoutError::Malformed {
+                path: path.to_owned(),
+                line: i + 1,
+                why: format!("line longer than {MAX_HASH_LINE} bytes"),
+            });
+        }
+        let text = String::from_utf8_lossy(&raw);
+        let line = text.strip_suffix('\n').unwrap_or(&text);
+        let line = line.strip_suffix('\r').unwrap_or(line);
         if line.trim().is_empty() {
             continue;
         }
@@ -320,29 +392,35 @@ pub fn read_hash_list(path: &Path) -> Result<Vec<(String, [u8; 32])>, LayoutErro
             line: i + 1,
             why: format!("'{hex_digest}' is not a SHA-256 hex digest"),
         })?;
+        base_name(name).map_err(|e| LayoutError::Malformed {
+            path: path.to_owned(),
+            line: i + 1,
+            why: e.to_string(),
+        })?;
         out.push((name.to_owned(), digest));
     }
     Ok(out)
 }
 
-/// Decompresses an `.xz` file fully (header lists are tens of MiB at most).
+/// Decompresses an `.xz` file whole, capped by the default list limit (the loaders stream
+/// their lists; this is for tools and tests).
 pub fn read_xz(path: &Path) -> Result<Vec<u8>, LayoutError> {
-    let file = fs::File::open(path).map_err(io_err(path))?;
     let mut out = Vec::new();
-    liblzma::read::XzDecoder::new(std::io::BufReader::new(file))
-        .read_to_end(&mut out)
+    bounded::xz_file(path, ReadLimits::default().list())
+        .and_then(|mut r| r.read_to_end(&mut out))
         .map_err(io_err(path))?;
     Ok(out)
 }
 
-fn read_text(path: &Path) -> Result<String, LayoutError> {
-    let bytes = fs::read(path).map_err(io_err(path))?;
+fn read_text(path: &Path, limits: &ReadLimits) -> Result<String, LayoutError> {
+    let bytes = bounded::read_file_capped(path, limits.small_file()).map_err(io_err(path))?;
     Ok(String::from_utf8_lossy(&bytes).into_owned())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::fs;
     use std::io::Write;
 
     fn write_xz(path: &Path, text: &str) {
@@ -423,11 +501,11 @@ mod tests {
         let p = d.path().join("files/list/src.hash.xz");
         let digest = "ab".repeat(32);
         write_xz(&p, &format!("{digest} foo-1.0-alt1.src.rpm\n"));
-        let l = read_hash_list(&p).unwrap();
+        let l = read_hash_list(&p, &ReadLimits::default()).unwrap();
         assert_eq!(l[0].0, "foo-1.0-alt1.src.rpm");
         assert_eq!(l[0].1, [0xab; 32]);
         write_xz(&p, "nothex foo.rpm\n");
-        let e = read_hash_list(&p).unwrap_err();
+        let e = read_hash_list(&p, &ReadLimits::default()).unwrap_err();
         assert!(e.to_string().contains("line 1"), "{e}");
     }
 }

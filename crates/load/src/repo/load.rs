@@ -11,31 +11,27 @@
 //! - the root `PackageSetName` row, which makes the snapshot visible and fires the
 //!   `StaticLastPackages` cascade, is written last. No root, no visible package set.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use altrepodb_db::inserter::BatchInserter;
-use altrepodb_db::rows::{
-    table, ChangelogRow, DependRow, FileRow, Fixed64, PackageHashRow, PackageRow,
-    PackageSetNameRow, PackageSetRow, SpecfileRow,
-};
-use altrepodb_db::{Db, DbError};
-use clickhouse::Row;
+use altrepodb_db::rows::{PackageHashRow, PackageSetNameRow, PackageSetRow};
+use altrepodb_db::sink::Sink;
+use altrepodb_db::{derived, flush, registry, Db, DbError};
 use rayon::prelude::*;
-use serde::Deserialize;
 use thiserror::Error;
 use uuid::Uuid;
 
 use super::scan::{scan, FileDigests, Inventory, ScanError};
+use crate::bounded::ReadLimits;
 use crate::package::{read_package_file, PackageError, PackageRows};
+use crate::package_store::PackageStore;
+use crate::report::{LoadReport, Skipped};
 use crate::Observer;
 
 /// Packages parsed and written together; deterministic chunk boundaries keep re-runs alike.
 const CHUNK_PACKAGES: usize = 1_000;
-/// Hashes per existence query.
-const LOOKUP_CHUNK: usize = 10_000;
 
 /// What to load.
 #[derive(Debug, Clone)]
@@ -54,48 +50,58 @@ pub struct RepoLoadOptions {
     pub force: bool,
     /// Read and count, write nothing.
     pub dry_run: bool,
+    /// Caps on lists and spec files read from the snapshot.
+    pub limits: ReadLimits,
+    /// A corrupt package file is reported (path and offset) and left out of the package set
+    /// instead of failing the load (`--skip-bad`).
+    pub skip_bad: bool,
 }
 
-/// What a load did (or, with `dry_run`, would do).
+impl RepoLoadOptions {
+    /// Loads `path` as `pkgset` of `date`: no tag, 4 workers, nothing forced or skipped.
+    pub fn new(
+        pkgset: impl Into<String>,
+        path: impl Into<PathBuf>,
+        date: impl Into<String>,
+    ) -> Self {
+        RepoLoadOptions {
+            pkgset: pkgset.into(),
+            path: path.into(),
+            date: date.into(),
+            tag: String::new(),
+            workers: 4,
+            force: false,
+            dry_run: false,
+            skip_bad: false,
+            limits: ReadLimits::default(),
+        }
+    }
+}
+
+/// What a load did (or, with `dry_run`, would do): the [`LoadReport`] (rows per table,
+/// skipped files, seconds; it dereferences to it) and the snapshot's particulars.
 #[derive(Debug, Clone, Default)]
 pub struct RepoLoadReport {
+    /// Rows, skipped inputs, time.
+    pub report: LoadReport,
     /// Branch name as stored.
     pub pkgset: String,
     /// Snapshot date.
     pub date: String,
-    /// Package entries in the snapshot (sources + binaries).
-    pub packages_seen: usize,
-    /// Packages that were not in the database.
-    pub packages_new: usize,
     /// File names of the new packages.
     pub new_packages: Vec<String>,
-    /// Rows per table (logical table names).
-    pub rows: BTreeMap<&'static str, u64>,
-    /// Wall time.
-    pub elapsed: Duration,
-    /// True when nothing was written.
-    pub dry_run: bool,
 }
 
-impl RepoLoadReport {
-    /// The one-line summary printed at the end of a load.
-    pub fn summary(&self) -> String {
-        let rows = self
-            .rows
-            .iter()
-            .map(|(t, n)| format!("{t}={n}"))
-            .collect::<Vec<_>>()
-            .join(" ");
-        format!(
-            "{}{} {}: {} packages seen, {} new; rows {}; {:.1} s",
-            if self.dry_run { "dry run: " } else { "" },
-            self.pkgset,
-            self.date,
-            self.packages_seen,
-            self.packages_new,
-            rows,
-            self.elapsed.as_secs_f64()
-        )
+impl std::ops::Deref for RepoLoadReport {
+    type Target = LoadReport;
+    fn deref(&self) -> &LoadReport {
+        &self.report
+    }
+}
+
+impl std::ops::DerefMut for RepoLoadReport {
+    fn deref_mut(&mut self) -> &mut LoadReport {
+        &mut self.report
     }
 }
 
@@ -155,22 +161,6 @@ pub fn node_uuid(pkgset: &str, date: &str, node: &str) -> Uuid {
     )
 }
 
-#[derive(Debug, Deserialize, Row)]
-struct KnownRow {
-    md5: String,
-    mmh: u64,
-}
-
-#[derive(Debug, Deserialize, Row)]
-struct HashRow {
-    h: u64,
-}
-
-#[derive(Debug, Deserialize, Row)]
-struct UuidRow {
-    u: String,
-}
-
 /// One unknown package to read.
 #[derive(Debug, Clone)]
 struct Todo {
@@ -179,25 +169,15 @@ struct Todo {
     digests: FileDigests,
 }
 
-/// Per-table inserters for package rows.
-struct Sinks {
-    packages: BatchInserter<PackageRow>,
-    files: BatchInserter<FileRow>,
-    depends: BatchInserter<DependRow>,
-    changelog: BatchInserter<ChangelogRow>,
-    specfiles: BatchInserter<SpecfileRow>,
-    hashes: BatchInserter<PackageHashRow>,
-}
-
 struct Loader<'a> {
     db: &'a Db,
     opts: &'a RepoLoadOptions,
     date_ts: u32,
     root: Uuid,
     report: RepoLoadReport,
-    /// Hashes this run has written or found complete; a package listed twice is written once.
-    seen: HashSet<u64>,
-    sinks: Option<Sinks>,
+    /// Writes new packages' rows; a package listed twice is written once.
+    store: PackageStore,
+    sink: Sink<'a>,
     obs: Arc<dyn Observer>,
 }
 
@@ -215,7 +195,8 @@ pub async fn load_repo(
 
     obs.phase("scan", 0);
     let path = opts.path.clone();
-    let inv = tokio::task::spawn_blocking(move || scan(&path))
+    let limits = opts.limits;
+    let inv = tokio::task::spawn_blocking(move || scan(&path, &limits))
         .await
         .map_err(|e| RepoError::Internal(e.to_string()))??;
     obs.finish_phase();
@@ -226,55 +207,42 @@ pub async fn load_repo(
         date_ts,
         root,
         report: RepoLoadReport {
+            report: LoadReport {
+                subject: format!("{} {}", opts.pkgset, opts.date),
+                packages_seen: inv.sources.len() + inv.binaries.len(),
+                ..LoadReport::new(registry::loader::REPO, opts.dry_run)
+            },
             pkgset: opts.pkgset.clone(),
             date: opts.date.clone(),
-            dry_run: opts.dry_run,
-            packages_seen: inv.sources.len() + inv.binaries.len(),
             ..Default::default()
         },
-        seen: HashSet::new(),
-        sinks: None,
+        store: PackageStore::new(),
+        sink: Sink::new(db, root.to_string(), opts.dry_run),
         obs,
     };
     loader.check_not_loaded().await?;
     if opts.force && !opts.dry_run {
         loader.remove_existing_trees().await?;
     }
-    if !opts.dry_run {
-        let token = root.to_string();
-        let c = db.client();
-        loader.sinks = Some(Sinks {
-            packages: BatchInserter::new(c, table::PACKAGES, &token),
-            files: BatchInserter::new(c, table::FILES, &token),
-            depends: BatchInserter::new(c, table::DEPENDS, &token),
-            changelog: BatchInserter::new(c, table::CHANGELOG, &token),
-            specfiles: BatchInserter::new(c, table::SPECFILES, &token).with_batch_rows(2_000),
-            hashes: BatchInserter::new(c, table::PACKAGE_HASH, &token),
-        });
-    }
     loader.run(inv).await?;
-    loader.report.elapsed = started.elapsed();
-    Ok(loader.report)
+    let Loader {
+        mut report, sink, ..
+    } = loader;
+    report.rows = sink.finish().await?;
+    report.elapsed = started.elapsed();
+    Ok(report)
 }
 
 impl Loader<'_> {
-    fn ctx(&self, e: clickhouse::error::Error, what: &str) -> RepoError {
-        RepoError::Db(self.db.classify(&e, what))
-    }
-
     async fn check_not_loaded(&self) -> Result<(), RepoError> {
-        let n: u64 = self
-            .db
-            .client()
-            .query_raw(
-                "SELECT count() FROM PackageSetName WHERE pkgset_depth = 0 \
-                 AND pkgset_nodename = {n:String} AND pkgset_date = toDateTime({d:UInt32})",
-            )
-            .param("n", &self.opts.pkgset)
-            .param("d", self.date_ts)
-            .fetch_one()
-            .await
-            .map_err(|e| self.ctx(e, "checking PackageSetName"))?;
+        let n = self
+            .sink
+            .check::<PackageSetNameRow>()
+            .eq("pkgset_depth", 0u8)
+            .eq("pkgset_nodename", self.opts.pkgset.clone())
+            .eq("pkgset_date", self.date_ts)
+            .count()
+            .await?;
         if n > 0 && !self.opts.force {
             return Err(RepoError::AlreadyLoaded {
                 pkgset: self.opts.pkgset.clone(),
@@ -288,40 +256,22 @@ impl Loader<'_> {
     /// original left with random UUIDs — and what their roots derived, so the reload
     /// replaces instead of doubling `StaticLastPackages`.
     async fn remove_existing_trees(&self) -> Result<(), RepoError> {
-        let c = self.db.client();
-        let roots: Vec<UuidRow> = c
-            .query_raw(
-                "SELECT DISTINCT toString(pkgset_ruuid) AS u FROM PackageSetName \
-                 WHERE pkgset_depth = 0 AND pkgset_nodename = {n:String} AND pkgset_date = toDateTime({d:UInt32})",
-            )
-            .param("n", &self.opts.pkgset)
-            .param("d", self.date_ts)
-            .fetch_all()
-            .await
-            .map_err(|e| self.ctx(e, "finding existing package sets"))?;
-        let mut ruuids: Vec<String> = roots.into_iter().map(|r| r.u).collect();
-        ruuids.push(self.root.to_string());
+        let roots: Vec<String> = self
+            .sink
+            .check::<PackageSetNameRow>()
+            .what("finding existing package sets")
+            .eq("pkgset_depth", 0u8)
+            .eq("pkgset_nodename", self.opts.pkgset.clone())
+            .eq("pkgset_date", self.date_ts)
+            .values("pkgset_ruuid")
+            .await?;
         tracing::info!(
-            trees = ruuids.len() - 1,
+            trees = roots.len(),
             "--force: replacing existing package sets"
         );
-        let statements = [
-            "OPTIMIZE TABLE PackageSet_buffer",
-            "DELETE FROM PackageSet WHERE pkgset_uuid IN (SELECT pkgset_uuid FROM PackageSetName \
-             WHERE toString(pkgset_ruuid) IN {r:Array(String)})",
-            "DELETE FROM last_packages_stage1 WHERE toString(pkgset_ruuid) IN {r:Array(String)}",
-            "DELETE FROM StaticLastPackages WHERE pkgset_name = {n:String} AND pkgset_date = toDateTime({d:UInt32})",
-            "DELETE FROM PackageSetName WHERE toString(pkgset_ruuid) IN {r:Array(String)}",
-        ];
-        for sql in statements {
-            c.query_raw(sql)
-                .param("r", &ruuids)
-                .param("n", &self.opts.pkgset)
-                .param("d", self.date_ts)
-                .execute()
-                .await
-                .map_err(|e| self.ctx(e, "removing the existing package set"))?;
-        }
+        let mut ruuids = roots;
+        ruuids.push(self.root.to_string());
+        derived::remove_package_sets(self.db, &self.opts.pkgset, self.date_ts, &ruuids).await?;
         Ok(())
     }
 
@@ -335,42 +285,17 @@ impl Loader<'_> {
             .filter_map(|d| d.md5.map(hex::encode))
             .collect();
         let mut known = HashMap::new();
-        for chunk in md5s.chunks(LOOKUP_CHUNK) {
-            let rows: Vec<KnownRow> = self
-                .db
-                .client()
-                .query_raw(
-                    "SELECT lower(hex(pkgh_md5)) AS md5, any(pkgh_mmh) AS mmh FROM PackageHash_buffer \
-                     WHERE lower(hex(pkgh_md5)) IN {m:Array(String)} GROUP BY md5",
-                )
-                .param("m", chunk)
-                .fetch_all()
-                .await
-                .map_err(|e| self.ctx(e, "looking up known packages in PackageHash"))?;
-            known.extend(rows.into_iter().map(|r| (r.md5, r.mmh)));
+        let pairs: Vec<(String, u64)> = self
+            .sink
+            .check::<PackageHashRow>()
+            .what("looking up known packages in PackageHash")
+            .pairs("pkgh_md5", "pkgh_mmh", &md5s)
+            .await?;
+        // One file MD5 names one package; should two hashes share it, the first is taken.
+        for (md5, mmh) in pairs {
+            known.entry(md5).or_insert(mmh);
         }
         Ok(known)
-    }
-
-    async fn existing(
-        &self,
-        sql: &str,
-        hashes: &[u64],
-        what: &str,
-    ) -> Result<HashSet<u64>, RepoError> {
-        let mut out = HashSet::new();
-        for chunk in hashes.chunks(LOOKUP_CHUNK) {
-            let rows: Vec<HashRow> = self
-                .db
-                .client()
-                .query_raw(sql)
-                .param("h", chunk)
-                .fetch_all()
-                .await
-                .map_err(|e| self.ctx(e, what))?;
-            out.extend(rows.into_iter().map(|r| r.h));
-        }
-        Ok(out)
     }
 
     async fn run(&mut self, inv: Inventory) -> Result<(), RepoError> {
@@ -387,7 +312,7 @@ impl Loader<'_> {
                 }
                 None => todo.push(Todo {
                     name: name.clone(),
-                    path: inv.layout.srpm_path(name),
+                    path: inv.layout.srpm_path(name).map_err(ScanError::from)?,
                     digests: d.clone(),
                 }),
             }
@@ -413,7 +338,10 @@ impl Loader<'_> {
                 if let Some(h) = hash_of(&d) {
                     binary_hash.insert(name.clone(), h);
                 } else if queued.insert(name.clone()) {
-                    let path = inv.layout.rpm_path(&comp.arch, &comp.component, name);
+                    let path = inv
+                        .layout
+                        .rpm_path(&comp.arch, &comp.component, name)
+                        .map_err(ScanError::from)?;
                     if !path.is_file() {
                         return Err(RepoError::MissingPackage {
                             path,
@@ -430,9 +358,6 @@ impl Loader<'_> {
         }
         let new_binaries = self.load_packages(todo, &source_hash).await?;
         binary_hash.extend(new_binaries);
-        if let Some(sinks) = self.sinks.take() {
-            self.finish_sinks(sinks).await?;
-        }
         self.write_tree(&inv, &source_hash, &binary_hash).await
     }
 
@@ -447,9 +372,11 @@ impl Loader<'_> {
             return Ok(out);
         }
         self.obs.phase("packages", todo.len() as u64);
-        let (tx, mut rx) =
-            tokio::sync::mpsc::channel::<Result<Vec<(Todo, PackageRows)>, RepoError>>(1);
+        type Parsed = Vec<(Todo, Result<PackageRows, PackageError>)>;
+        let (tx, mut rx) = tokio::sync::mpsc::channel::<Result<Parsed, RepoError>>(1);
         let workers = self.opts.workers.max(1);
+        let limits = self.opts.limits;
+        let skip_bad = self.opts.skip_bad;
         // Parsing runs on its own pool while the previous chunk is being inserted.
         let producer = std::thread::spawn(move || {
             let pool = match rayon::ThreadPoolBuilder::new().num_threads(workers).build() {
@@ -460,20 +387,20 @@ impl Loader<'_> {
                 }
             };
             for chunk in todo.chunks(CHUNK_PACKAGES) {
-                let parsed: Result<Vec<(Todo, PackageRows)>, RepoError> = pool.install(|| {
+                let parsed: Parsed = pool.install(|| {
                     chunk
                         .par_iter()
-                        .map(|t| Ok((t.clone(), read_package_file(&t.path)?)))
+                        .map(|t| (t.clone(), read_package_file(&t.path, &limits)))
                         .collect()
                 });
-                let failed = parsed.is_err();
-                if tx.blocking_send(parsed).is_err() || failed {
+                let failed = parsed.iter().any(|(_, r)| r.is_err());
+                if tx.blocking_send(Ok(parsed)).is_err() || (failed && !skip_bad) {
                     return;
                 }
             }
         });
         while let Some(chunk) = rx.recv().await {
-            let mut chunk = chunk?;
+            let mut chunk = self.keep_good(chunk?)?;
             for (_, rows) in &mut chunk {
                 if rows.package.pkg_sourcepackage == 0 {
                     // Binary: link to its source package (0 when the source is unknown).
@@ -498,183 +425,47 @@ impl Loader<'_> {
         Ok(out)
     }
 
-    /// Writes one chunk insert-if-absent, `PackageHash` rows last.
+    /// The packages of a parsed chunk that can be written. A corrupt package file (a bad
+    /// header, or a source package whose payload cannot give its spec file) fails the load,
+    /// or with `--skip-bad` is reported (path, offset, reason) and left out: it gets no rows
+    /// and is no member of the package set; binaries built from a skipped source keep
+    /// `pkg_srcrpm_hash` 0, as for any unknown source. Files that cannot be read fail the
+    /// load either way (that is the mirror's problem, not the package's).
+    fn keep_good(
+        &mut self,
+        chunk: Vec<(Todo, Result<PackageRows, PackageError>)>,
+    ) -> Result<Vec<(Todo, PackageRows)>, RepoError> {
+        let mut good = Vec::with_capacity(chunk.len());
+        for (t, parsed) in chunk {
+            match parsed {
+                Ok(rows) => good.push((t, rows)),
+                Err(PackageError::Rpm { path, source }) if self.opts.skip_bad => {
+                    self.skip(&path, source.to_string());
+                }
+                Err(PackageError::Payload { path, message }) if self.opts.skip_bad => {
+                    self.skip(&path, format!("spec file: {message}"));
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Ok(good)
+    }
+
+    fn skip(&mut self, path: &std::path::Path, reason: String) {
+        tracing::warn!("{}: {reason} (skipped: --skip-bad)", path.display());
+        self.report
+            .skipped
+            .push(Skipped::new(path.display().to_string(), reason));
+    }
+
+    /// Writes one chunk insert-if-absent, `PackageHash` rows last ([`PackageStore`]).
     async fn write_chunk(&mut self, chunk: Vec<(Todo, PackageRows)>) -> Result<(), RepoError> {
         self.report.packages_new += chunk.len();
         self.report
             .new_packages
             .extend(chunk.iter().map(|(t, _)| t.name.clone()));
-        // A header seen under two file names (say, a signed copy) is one package: its rows are
-        // written once, but each file gets its PackageHash row so neither is read again.
-        let hash_keys: Vec<(u64, [u8; 16])> = chunk
-            .iter()
-            .map(|(t, r)| (r.pkg_hash, t.digests.md5.unwrap_or_default()))
-            .collect();
-        let mut fresh = Vec::with_capacity(chunk.len());
-        let mut file_digests = Vec::with_capacity(chunk.len());
-        for (t, r) in chunk {
-            file_digests.push((r.pkg_hash, r.sha1header, t.digests));
-            if self.seen.insert(r.pkg_hash) {
-                fresh.push(r);
-            }
-        }
-        let hashes: Vec<u64> = fresh.iter().map(|r| r.pkg_hash).collect();
-        let q = |t: &str, col: &str| {
-            format!("SELECT DISTINCT {col} AS h FROM {t} WHERE {col} IN {{h:Array(UInt64)}}")
-        };
-        let have_pkg = self
-            .existing(
-                &q("Packages_buffer", "pkg_hash"),
-                &hashes,
-                "checking Packages",
-            )
-            .await?;
-        let have_files = self
-            .existing(&q("Files_buffer", "pkg_hash"), &hashes, "checking Files")
-            .await?;
-        let have_deps = self
-            .existing(
-                &q("Depends_buffer", "pkg_hash"),
-                &hashes,
-                "checking Depends",
-            )
-            .await?;
-        let have_specs = self
-            .existing(
-                &q("Specfiles_buffer", "pkg_hash"),
-                &hashes,
-                "checking Specfiles",
-            )
-            .await?;
-        let mut chlog: Vec<u64> = fresh
-            .iter()
-            .flat_map(|r| r.changelog.iter().map(|c| c.chlog_hash))
-            .collect();
-        chlog.sort_unstable();
-        chlog.dedup();
-        let have_chlog = self
-            .existing(
-                &q("Changelog_buffer", "chlog_hash"),
-                &chlog,
-                "checking Changelog",
-            )
-            .await?;
-        // Changelog texts are shared between packages: each new hash is written once.
-        let new_chlog: HashSet<u64> = chlog
-            .into_iter()
-            .filter(|h| !have_chlog.contains(h))
-            .collect();
-        let have_hash = self.existing_hash_rows(&hash_keys).await?;
-
-        let mut counts: BTreeMap<&'static str, u64> = BTreeMap::new();
-        for r in &fresh {
-            let h = r.pkg_hash;
-            if !have_pkg.contains(&h) {
-                *counts.entry("Packages").or_default() += 1;
-            }
-            if !have_files.contains(&h) {
-                *counts.entry("Files").or_default() += r.files.len() as u64;
-            }
-            if !have_deps.contains(&h) {
-                *counts.entry("Depends").or_default() += r.depends.len() as u64;
-            }
-            if r.specfile.is_some() && !have_specs.contains(&h) {
-                *counts.entry("Specfiles").or_default() += 1;
-            }
-        }
-        counts.insert("Changelog", new_chlog.len() as u64);
-        let mut hash_rows = Vec::new();
-        let mut queued: HashSet<(u64, [u8; 16])> = HashSet::new();
-        for (h, sha1, d) in file_digests {
-            let key = (h, d.md5.unwrap_or_default());
-            if have_hash.contains(&key) || !queued.insert(key) {
-                continue;
-            }
-            hash_rows.push(PackageHashRow {
-                pkgh_mmh: h,
-                pkgh_md5: key.1,
-                pkgh_sha1: sha1,
-                pkgh_sha256: d.sha256.unwrap_or_default(),
-                pkgh_blake2b: Fixed64(d.blake2b.unwrap_or([0; 64])),
-            });
-        }
-        counts.insert("PackageHash", hash_rows.len() as u64);
-        for (t, n) in counts {
-            *self.report.rows.entry(t).or_default() += n;
-        }
-        let Some(sinks) = self.sinks.as_mut() else {
-            return Ok(()); // dry run: counted, not written
-        };
-        let mut chlog_written: HashSet<u64> = HashSet::new();
-        for r in fresh {
-            let h = r.pkg_hash;
-            if !have_pkg.contains(&h) {
-                sinks.packages.push(r.package).await?;
-            }
-            if !have_files.contains(&h) {
-                sinks.files.extend(r.files).await?;
-            }
-            if !have_deps.contains(&h) {
-                sinks.depends.extend(r.depends).await?;
-            }
-            if let Some(spec) = r.specfile {
-                if !have_specs.contains(&h) {
-                    sinks.specfiles.push(spec).await?;
-                }
-            }
-            for c in r.changelog {
-                if new_chlog.contains(&c.chlog_hash) && chlog_written.insert(c.chlog_hash) {
-                    sinks.changelog.push(c).await?;
-                }
-            }
-        }
-        // Commit this chunk everywhere, then mark its packages complete.
-        sinks.packages.flush().await?;
-        sinks.files.flush().await?;
-        sinks.depends.flush().await?;
-        sinks.specfiles.flush().await?;
-        sinks.changelog.flush().await?;
-        sinks.hashes.extend(hash_rows).await?;
-        sinks.hashes.flush().await?;
-        Ok(())
-    }
-
-    /// Which (pkg_hash, file MD5) pairs `PackageHash` has already.
-    async fn existing_hash_rows(
-        &self,
-        keys: &[(u64, [u8; 16])],
-    ) -> Result<HashSet<(u64, [u8; 16])>, RepoError> {
-        let hashes: Vec<u64> = keys.iter().map(|k| k.0).collect();
-        let mut out = HashSet::new();
-        for chunk in hashes.chunks(LOOKUP_CHUNK) {
-            let rows: Vec<KnownRow> = self
-                .db
-                .client()
-                .query_raw(
-                    "SELECT DISTINCT lower(hex(pkgh_md5)) AS md5, pkgh_mmh AS mmh FROM PackageHash_buffer \
-                     WHERE pkgh_mmh IN {h:Array(UInt64)}",
-                )
-                .param("h", chunk)
-                .fetch_all()
-                .await
-                .map_err(|e| self.ctx(e, "checking PackageHash"))?;
-            for r in rows {
-                let mut md5 = [0u8; 16];
-                if hex::decode_to_slice(&r.md5, &mut md5).is_ok() {
-                    out.insert((r.mmh, md5));
-                }
-            }
-        }
-        Ok(out)
-    }
-
-    async fn finish_sinks(&self, s: Sinks) -> Result<(), RepoError> {
-        s.packages.finish().await?;
-        s.files.finish().await?;
-        s.depends.finish().await?;
-        s.specfiles.finish().await?;
-        s.changelog.finish().await?;
-        s.hashes.finish().await?;
+        let chunk = chunk.into_iter().map(|(t, r)| (t.digests, r)).collect();
+        self.store.write(&mut self.sink, chunk).await?;
         Ok(())
     }
 
@@ -811,65 +602,47 @@ impl Loader<'_> {
 
         let member_rows: u64 = members.iter().map(|(_, h)| h.len() as u64).sum();
         if self.opts.dry_run {
-            *self.report.rows.entry("PackageSet").or_default() += member_rows;
-            *self.report.rows.entry("PackageSetName").or_default() += nodes.len() as u64 + 1;
+            // Nothing of this tree can be stored yet: all of it would be written.
+            self.sink.count("PackageSet", member_rows);
+            self.sink.count("PackageSetName", nodes.len() as u64 + 1);
             return Ok(());
         }
         self.obs.phase("package set", 0);
-        let token = self.root.to_string();
-        let c = self.db.client();
         // Insert-if-absent against what an interrupted run of this load already wrote.
-        let mut set_rows = BatchInserter::<PackageSetRow>::new(c, table::PACKAGE_SET, &token);
         for (uuid, hashes) in members {
             let have = self
-                .existing(
-                    &format!(
-                        "SELECT pkg_hash AS h FROM PackageSet_buffer WHERE pkgset_uuid = toUUID('{uuid}') \
-                         AND pkg_hash IN {{h:Array(UInt64)}}"
-                    ),
-                    &hashes,
-                    "checking PackageSet",
-                )
+                .sink
+                .check::<PackageSetRow>()
+                .eq_uuid("pkgset_uuid", uuid)
+                .present("pkg_hash", &hashes)
                 .await?;
-            for h in hashes.into_iter().filter(|h| !have.contains(h)) {
-                set_rows
-                    .push(PackageSetRow {
-                        pkgset_uuid: uuid,
-                        pkg_hash: h,
-                    })
-                    .await?;
-            }
+            let rows = hashes
+                .into_iter()
+                .filter(|h| !have.contains(h))
+                .map(|h| PackageSetRow {
+                    pkgset_uuid: uuid,
+                    pkg_hash: h,
+                })
+                .collect();
+            self.sink.stage(rows).await?;
         }
-        let stats = set_rows.finish().await?;
-        *self.report.rows.entry("PackageSet").or_default() += stats.rows;
-
-        let present: HashSet<String> = c
-            .query_raw("SELECT toString(pkgset_uuid) AS u FROM PackageSetName WHERE pkgset_ruuid = toUUID({r:String})")
-            .param("r", self.root.to_string())
-            .fetch_all::<UuidRow>()
-            .await
-            .map_err(|e| self.ctx(e, "checking PackageSetName"))?
+        let present: HashSet<String> = self
+            .sink
+            .check::<PackageSetNameRow>()
+            .eq_uuid("pkgset_ruuid", self.root)
+            .values::<String>("pkgset_uuid")
+            .await?
             .into_iter()
-            .map(|r| r.u)
             .collect();
-        let mut node_rows =
-            BatchInserter::<PackageSetNameRow>::new(c, table::PACKAGE_SET_NAME, &token);
-        for n in nodes
+        let nodes = nodes
             .into_iter()
             .filter(|n| !present.contains(&n.pkgset_uuid.to_string()))
-        {
-            node_rows.push(n).await?;
-        }
-        let stats = node_rows.finish().await?;
-        // The root last: it makes the snapshot visible and fires the StaticLastPackages cascade.
-        let mut root = BatchInserter::<PackageSetNameRow>::new(
-            c,
-            table::PACKAGE_SET_NAME,
-            &format!("{token}:root"),
-        );
-        root.push(root_row).await?;
-        let root_stats = root.finish().await?;
-        *self.report.rows.entry("PackageSetName").or_default() += stats.rows + root_stats.rows;
+            .collect();
+        self.sink.stage(nodes).await?;
+        // The root last: it makes the snapshot visible and fires the StaticLastPackages
+        // cascade, so everything it refers to is committed and on disk first.
+        self.sink.before_root(flush::PACKAGE_SET_LOAD).await?;
+        self.sink.write(vec![root_row]).await?;
         self.obs.finish_phase();
         Ok(())
     }

@@ -4,11 +4,13 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-use altrepodb_rpm::{apt_headers, digest_file, DigestAlgo, Tag};
+use altrepodb_rpm::{digest_file, DigestAlgo, Tag};
 use rayon::prelude::*;
 use thiserror::Error;
 
-use super::layout::{read_hash_list, read_layout, read_xz, Layout, LayoutError, ListKind, ARCHS};
+use super::layout::{read_hash_list, read_layout_with, Layout, LayoutError, ListKind, ARCHS};
+use crate::bounded::{self, AptStream, ReadLimits};
+use crate::safe_path::base_name;
 
 /// A problem reading the snapshot's inventory, naming the file.
 #[derive(Debug, Error)]
@@ -96,29 +98,54 @@ struct ListContent {
     entries: Vec<(String, FileDigests)>,
 }
 
-fn read_list(path: &Path, kind: &ListKind, arch: &str) -> Result<ListContent, ScanError> {
-    let bytes = read_xz(path)?;
+fn read_list(
+    path: &Path,
+    kind: &ListKind,
+    arch: &str,
+    limits: &ReadLimits,
+) -> Result<ListContent, ScanError> {
+    let reader = bounded::xz_file(path, limits.list()).map_err(|source| ScanError::Io {
+        path: path.to_owned(),
+        source,
+    })?;
+    Ok(ListContent {
+        kind: kind.clone(),
+        arch: arch.to_owned(),
+        entries: list_entries(reader, path)?,
+    })
+}
+
+/// The entries of an APT header list (decompressed bytes from `reader`; `path` names it in
+/// errors), streamed one header at a time.
+pub fn list_entries(
+    reader: impl std::io::Read,
+    path: &Path,
+) -> Result<Vec<(String, FileDigests)>, ScanError> {
     let mut entries = Vec::new();
-    for h in apt_headers(&bytes) {
-        let h = h.map_err(|source| ScanError::HeaderList {
+    let mut stream = AptStream::new(reader);
+    while let Some(h) = stream.next_header() {
+        let (offset, h) = h.map_err(|source| ScanError::HeaderList {
             path: path.to_owned(),
             offset: source_offset(&source),
             source,
         })?;
         let bad = |why: String| ScanError::BadIndexTag {
             path: path.to_owned(),
-            offset: h.offset(),
+            offset,
             why,
         };
+        let tag_err = |e: altrepodb_rpm::Error| bad(e.shifted(offset).to_string());
         let name = h
             .text(Tag::APTINDEXLEGACYFILENAME)
-            .map_err(|e| bad(e.to_string()))?
+            .map_err(tag_err)?
             .into_owned();
         if name.is_empty() {
             return Err(bad("no file name (tag 1000000)".into()));
         }
+        // The name is joined to a directory to open the package.
+        base_name(&name).map_err(|e| bad(format!("tag 1000000: {e}")))?;
         let hex_tag = |tag: Tag| -> Result<Option<Vec<u8>>, ScanError> {
-            let v = h.text(tag).map_err(|e| bad(e.to_string()))?;
+            let v = h.text(tag).map_err(tag_err)?;
             if v.is_empty() {
                 return Ok(None);
             }
@@ -145,11 +172,7 @@ fn read_list(path: &Path, kind: &ListKind, arch: &str) -> Result<ListContent, Sc
         };
         entries.push((name, digests));
     }
-    Ok(ListContent {
-        kind: kind.clone(),
-        arch: arch.to_owned(),
-        entries,
-    })
+    Ok(entries)
 }
 
 fn source_offset(e: &altrepodb_rpm::Error) -> usize {
@@ -158,12 +181,13 @@ fn source_offset(e: &altrepodb_rpm::Error) -> usize {
 
 /// Reads the inventory of the snapshot at `root`: lists in parallel, then hash lists, then
 /// computes every digest the snapshot does not state (one read pass per file, in parallel).
-pub fn scan(root: &Path) -> Result<Inventory, ScanError> {
-    let layout = read_layout(root)?;
+/// Lists are streamed and capped by `limits`; every file is reached inside `root`.
+pub fn scan(root: &Path, limits: &ReadLimits) -> Result<Inventory, ScanError> {
+    let layout = read_layout_with(root, *limits)?;
     let lists: Vec<ListContent> = layout
         .lists
         .par_iter()
-        .map(|l| read_list(&l.path, &l.kind, &l.arch))
+        .map(|l| read_list(&l.path, &l.kind, &l.arch, limits))
         .collect::<Result<_, _>>()?;
     let mut sources: Vec<(String, FileDigests)> = Vec::new();
     let mut source_index: HashMap<String, usize> = HashMap::new();
@@ -198,19 +222,19 @@ pub fn scan(root: &Path) -> Result<Inventory, ScanError> {
     // SHA-256 lists, in ARCHS order as the original.
     for &arch in ARCHS {
         let path = layout
-            .root
-            .join("files/list")
-            .join(format!("{arch}.hash.xz"));
+            .confined
+            .join(&format!("files/list/{arch}.hash.xz"))
+            .map_err(LayoutError::from)?;
         if !path.is_file() {
             continue;
         }
-        for (name, sha256) in read_hash_list(&path)? {
+        for (name, sha256) in read_hash_list(&path, limits)? {
             if arch == "src" {
                 match source_index.get(&name) {
                     Some(&i) => sources[i].1.sha256 = Some(sha256),
                     None => {
                         // Listed only in src.hash: the original adds it if the file exists.
-                        if !layout.srpm_path(&name).is_file() {
+                        if !layout.srpm_path(&name)?.is_file() {
                             tracing::warn!(
                                 "{}: {name} is not in files/SRPMS, skipped",
                                 path.display()
@@ -258,12 +282,12 @@ pub fn scan(root: &Path) -> Result<Inventory, ScanError> {
     sources
         .par_iter_mut()
         .filter(|(_, d)| needs(d))
-        .try_for_each(|(name, d)| fill(layout.srpm_path(name), "srclist.classic", d))?;
+        .try_for_each(|(name, d)| fill(layout.srpm_path(name)?, "srclist.classic", d))?;
     let mut todo: Vec<(&String, &mut FileDigests)> =
         binaries.iter_mut().filter(|(_, d)| needs(d)).collect();
     todo.par_iter_mut().try_for_each(|(name, d)| {
         let path = layout
-            .find_binary_file(name)
+            .find_binary_file(name)?
             .unwrap_or_else(|| layout.root.join("files/<arch>/RPMS").join(name.as_str()));
         fill(path, "pkglist", d)
     })?;

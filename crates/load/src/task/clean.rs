@@ -196,18 +196,14 @@ pub async fn clean_tasks(db: &Db, opts: &TaskCleanOptions) -> Result<TaskCleanRe
         report.unclear_log = Some(opts.unclear_log.clone());
     }
     if !opts.dry_run && !states.is_empty() {
-        let token = format!("task_cleaner:{}", uuid::Uuid::new_v4());
-        let mut p = BatchInserter::new(db.client(), table::TASK_PROGRESS, &token);
+        // The rows carry the time of this run, so a fixed token prefix never repeats a batch.
+        let token = "task_cleaner";
+        let mut p = BatchInserter::new(db.client(), table::TASK_PROGRESS, token);
         p.extend(progress).await?;
         p.finish().await?;
-        let mut s = BatchInserter::new(db.client(), table::TASK_STATES, &token);
+        let mut s = BatchInserter::new(db.client(), table::TASK_STATES, token);
         s.extend(states).await?;
         s.finish().await?;
-        db.execute(
-            "OPTIMIZE TABLE TaskStates_buffer",
-            "flushing TaskStates_buffer",
-        )
-        .await?;
     }
     report.elapsed = started.elapsed();
     Ok(report)

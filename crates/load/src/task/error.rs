@@ -6,6 +6,7 @@ use altrepodb_db::DbError;
 use thiserror::Error;
 
 use crate::package::PackageError;
+use crate::safe_path::PathError;
 
 /// Why a task could not be read or loaded. After any of these no state row of the task was
 /// written (state rows go last), so the task is not visible in the state tables.
@@ -47,6 +48,9 @@ pub enum TaskError {
     /// A package file of the task.
     #[error(transparent)]
     Package(#[from] PackageError),
+    /// A path from the task's contents leads outside the task directory.
+    #[error(transparent)]
+    Path(#[from] PathError),
     /// The database.
     #[error(transparent)]
     Db(#[from] DbError),

@@ -5,32 +5,35 @@
 //! 1. packages the task built, per chunk: `Packages` first, then `Changelog`, `Files`,
 //!    `Depends`, `Specfiles`, and `PackageHash` last; a package with a `PackageHash` row is
 //!    complete, one with only a `Packages` row is completed table by table;
-//! 2. `Tasks`, `TaskLogs` (probed by each log's first and last line through the table's
-//!    sorting key), `TaskChroots`, `TaskIterations`, `TaskPlanPackages`, `TaskPlanPkgHash`,
-//!    `TaskApprovals`, `TaskSubtaskProgress`, `TaskProgress`;
-//! 3. `TaskStates` last: it fires `mv_package_history`, and a task without a state row is not
-//!    visible. A failed load leaves no state row; loading again completes it.
+//! 2. `Tasks`, `TaskLogs` (probed by each log's first and last line, time stamps included,
+//!    through the table's sorting key; a rewritten log is written again), `TaskChroots`,
+//!    `TaskIterations`, `TaskPlanPackages`, `TaskPlanPkgHash`, `TaskApprovals`,
+//!    `TaskSubtaskProgress`, `TaskProgress`;
+//! 3. `TaskStates` last, once the Buffers the load reached are flushed: it fires
+//!    `mv_package_history`, and a task without a state row is not visible. A failed load
+//!    leaves no state row; loading again completes it.
 //!
 //! Every table is checked before it is written, so loading the same state again writes
 //! nothing (and an identical `TaskStates` row short-cuts everything but the approvals). A
 //! later state writes its own state, subtask and iteration rows (they carry
 //! `task_changed`) and whatever else is new: logs, plans, packages, approvals.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use altrepodb_db::inserter::BatchInserter;
 use altrepodb_db::rows::{
-    table, ChangelogRow, DependRow, FileRow, Fixed64, PackageHashRow, PackageRow, SpecfileRow,
+    ChangelogRow, DependsRow, FilesRow, Fixed64, PackageHashRow, PackagesRow, SpecfilesRow,
 };
-use altrepodb_db::rows_task::{self, TaskApprovalRow, TaskLogRow, TaskStateRow};
-use altrepodb_db::Db;
+use altrepodb_db::rows_task::{
+    TaskApprovalsRow, TaskChrootsRow, TaskIterationsRow, TaskLogsRow, TaskPlanPackagesRow,
+    TaskPlanPkgHashRow, TaskProgressRow, TaskStatesRow, TaskSubtaskProgressRow, TasksRow,
+};
+use altrepodb_db::sink::Sink;
+use altrepodb_db::{derived, flush, registry, Db};
 use altrepodb_rpm::{DigestAlgo, Package, Tag};
-use clickhouse::{Row, RowOwned, RowRead, RowWrite};
 use rayon::prelude::*;
-use serde::Deserialize;
 
 use super::error::{Result, TaskError};
 use super::hash::array_hash;
@@ -38,15 +41,15 @@ use super::model::{LogRef, PackageRole, Task};
 use super::parse::parse_log;
 use super::read::read_task;
 use super::rows;
-use super::source::TaskDir;
+use super::source::{resolve_in, TaskDir};
+use crate::bounded::{read_file_capped, ReadLimits};
 use crate::package::{read_package_file, PackageError, PackageRows};
+use crate::report::{LoadReport, Skipped};
 use crate::Observer;
 
 /// Packages parsed and written together.
 const CHUNK_PACKAGES: usize = 200;
-/// Values per existence query (keeps URLs well below ClickHouse's 1 MiB).
-const LOOKUP_CHUNK: usize = 5_000;
-/// Log rows per existence query of an events log.
+/// Log rows per existence query of an events log (log lines are long values).
 const LOG_LOOKUP_CHUNK: usize = 500;
 
 /// What to load.
@@ -60,13 +63,15 @@ pub struct TaskLoadOptions {
     pub force: bool,
     /// Read everything and count the rows that would be written; write nothing.
     pub dry_run: bool,
-    /// `OPTIMIZE TABLE` the buffers afterwards (TaskStates_buffer last).
+    /// `OPTIMIZE TABLE` the buffers afterwards (the load's own rows are flushed anyway).
     pub flush: bool,
     /// Write the parsed task to `<dir>/dump-<id>-<YYYY-MM-DD>.json`.
     pub dump_json: Option<PathBuf>,
     /// Run the original's global file-provides statement after the load (§5.6). A dry run
     /// counts only what the database already holds (the task's packages are not written).
     pub file_provides: bool,
+    /// Caps on task files, logs, lists and spec files.
+    pub limits: ReadLimits,
 }
 
 impl TaskLoadOptions {
@@ -80,13 +85,17 @@ impl TaskLoadOptions {
             flush: false,
             dump_json: None,
             file_provides: true,
+            limits: ReadLimits::default(),
         }
     }
 }
 
-/// What a load did (or, with `dry_run`, would do).
+/// What a load did (or, with `dry_run`, would do): the [`LoadReport`] (rows per table,
+/// skipped inputs, seconds; it dereferences to it) and the task's particulars.
 #[derive(Debug, Clone, Default)]
 pub struct TaskLoadReport {
+    /// Rows, skipped inputs, time.
+    pub report: LoadReport,
     /// `task/id`.
     pub task_id: u32,
     /// `task/state`.
@@ -97,58 +106,20 @@ pub struct TaskLoadReport {
     pub try_iter: (u16, u8),
     /// The same state was loaded already (only approvals were reconciled).
     pub already_loaded: bool,
-    /// Package files the task names.
-    pub packages_seen: usize,
-    /// Packages that were not (completely) in the database.
-    pub packages_new: usize,
-    /// Rows per table (logical names).
-    pub rows: BTreeMap<&'static str, u64>,
-    /// Items skipped with a warning (file and reason).
-    pub skipped: Vec<String>,
     /// Where the JSON dump went.
     pub dump: Option<PathBuf>,
-    /// Wall time.
-    pub elapsed: Duration,
-    /// Nothing was written.
-    pub dry_run: bool,
 }
 
-impl TaskLoadReport {
-    /// The one-line summary printed at the end of a load.
-    pub fn summary(&self) -> String {
-        let rows = self
-            .rows
-            .iter()
-            .filter(|(_, n)| **n > 0)
-            .map(|(t, n)| format!("{t}={n}"))
-            .collect::<Vec<_>>()
-            .join(" ");
-        format!(
-            "{}task {} {} (try {}, iter {}){}: {} packages seen, {} new; rows {}; {:.1} s",
-            if self.dry_run { "dry run: " } else { "" },
-            self.task_id,
-            self.state,
-            self.try_iter.0,
-            self.try_iter.1,
-            if self.already_loaded {
-                ", state already loaded"
-            } else {
-                ""
-            },
-            self.packages_seen,
-            self.packages_new,
-            if rows.is_empty() {
-                "none".to_owned()
-            } else {
-                rows
-            },
-            self.elapsed.as_secs_f64()
-        )
+impl std::ops::Deref for TaskLoadReport {
+    type Target = LoadReport;
+    fn deref(&self) -> &LoadReport {
+        &self.report
     }
+}
 
-    /// Rows of one table.
-    pub fn rows_of(&self, table: &str) -> u64 {
-        self.rows.get(table).copied().unwrap_or(0)
+impl std::ops::DerefMut for TaskLoadReport {
+    fn deref_mut(&mut self) -> &mut LoadReport {
+        &mut self.report
     }
 }
 
@@ -181,25 +152,9 @@ fn read_identity(path: &Path) -> std::result::Result<(u64, String), PackageError
     ))
 }
 
-#[derive(Debug, Deserialize, Row)]
-struct HashRow {
-    h: u64,
-}
-
-#[derive(Debug, Deserialize, Row)]
-struct HashMd5Row {
-    h: u64,
-    md5: String,
-}
-
-#[derive(Debug, Deserialize, Row)]
-struct CountRow {
-    n: u64,
-}
-
 /// How many rows of this task (and its plan) each task-scoped table has: one round trip
 /// instead of one per table; tables with none are not read row by row.
-#[derive(Debug, Default, Deserialize, Row)]
+#[derive(Debug, Default)]
 struct Survey {
     tasks: u64,
     iterations: u64,
@@ -219,7 +174,7 @@ struct Parsed {
 struct Loader<'a> {
     db: &'a Db,
     opts: &'a TaskLoadOptions,
-    token: String,
+    sink: Sink<'a>,
     task_id: u32,
     report: TaskLoadReport,
     obs: Arc<dyn Observer>,
@@ -243,30 +198,34 @@ pub async fn load_task(
     );
     obs.phase("read task", 0);
     let path = opts.path.clone();
-    let task = blocking(move || read_task(&TaskDir::open(&path)?)).await?;
+    let limits = opts.limits;
+    let task = blocking(move || read_task(&TaskDir::open(&path)?.with_limits(limits))).await?;
     obs.finish_phase();
     let mut report = TaskLoadReport {
+        report: LoadReport {
+            packages_seen: task.package_paths().len(),
+            skipped: task
+                .skipped
+                .iter()
+                .map(|m| Skipped::from_message(m))
+                .collect(),
+            ..LoadReport::new(registry::loader::TASK, opts.dry_run)
+        },
         task_id: task.state.task_id,
         state: task.state.state.clone(),
         changed: task.state.changed,
         try_iter: (task.state.task_try, task.state.task_iter),
-        packages_seen: task.package_paths().len(),
-        skipped: task.skipped.clone(),
-        dry_run: opts.dry_run,
         ..TaskLoadReport::default()
     };
     if let Some(dir) = &opts.dump_json {
         report.dump = Some(dump_json(&task, dir)?);
     }
+    let token = format!("task:{}:{}", task.state.task_id, task.state.changed);
     let mut l = Loader {
         db,
         opts,
-        token: format!(
-            "task:{}:{}:{}",
-            task.state.task_id,
-            task.state.changed,
-            uuid::Uuid::new_v4()
-        ),
+        sink: Sink::new(db, token, opts.dry_run)
+            .with_context(format!("task {}", task.state.task_id)),
         task_id: task.state.task_id,
         report,
         obs,
@@ -274,8 +233,24 @@ pub async fn load_task(
         chlog_seen: HashSet::new(),
     };
     l.run(task).await?;
-    l.report.elapsed = started.elapsed();
-    Ok(l.report)
+    let Loader {
+        mut report, sink, ..
+    } = l;
+    report.rows = sink.finish().await?;
+    report.elapsed = started.elapsed();
+    report.report.subject = format!(
+        "task {} {} (try {}, iter {}){}",
+        report.task_id,
+        report.state,
+        report.try_iter.0,
+        report.try_iter.1,
+        if report.already_loaded {
+            ", state already loaded"
+        } else {
+            ""
+        }
+    );
+    Ok(report)
 }
 
 async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T> + Send + 'static) -> Result<T> {
@@ -303,69 +278,43 @@ fn now_secs() -> u32 {
 }
 
 impl Loader<'_> {
-    fn db_err(&self, e: clickhouse::error::Error, what: &str) -> TaskError {
-        TaskError::Db(
-            self.db
-                .classify(&e, &format!("task {}: {what}", self.task_id)),
-        )
-    }
-
-    async fn fetch<T>(&self, q: clickhouse::query::Query, what: &str) -> Result<Vec<T>>
-    where
-        T: Row + RowOwned + RowRead,
-    {
-        q.fetch_all::<T>().await.map_err(|e| self.db_err(e, what))
-    }
-
-    /// [`Self::fetch`] when the survey counted rows, else nothing (no round trip).
-    async fn fetch_if<T>(&self, n: u64, q: clickhouse::query::Query, what: &str) -> Result<Vec<T>>
-    where
-        T: Row + RowOwned + RowRead,
-    {
-        if n == 0 {
-            return Ok(Vec::new());
-        }
-        self.fetch(q, what).await
-    }
-
     /// Row counts of the task-scoped tables for this task (`changed` for the tables whose
     /// rows carry it) and of the plan tables for `plan` hashes.
     async fn survey(&self, changed: u32, plan: &[u64]) -> Result<Survey> {
-        let sql = "SELECT \
-            ifNull((SELECT count() FROM Tasks_buffer WHERE task_id = {id:UInt32} AND task_changed = toDateTime({c:UInt32})), 0) AS tasks, \
-            ifNull((SELECT count() FROM TaskIterations_buffer WHERE task_id = {id:UInt32} AND task_changed = toDateTime({c:UInt32})), 0) AS iterations, \
-            ifNull((SELECT count() FROM TaskApprovals WHERE task_id = {id:UInt32}), 0) AS approvals, \
-            ifNull((SELECT count() FROM TaskProgress WHERE task_id = {id:UInt32}), 0) AS progress, \
-            ifNull((SELECT count() FROM TaskSubtaskProgress WHERE task_id = {id:UInt32}), 0) AS subtask_progress, \
-            ifNull((SELECT count() FROM TaskPlanPackages WHERE tplan_hash IN {p:Array(UInt64)}), 0) AS plan, \
-            ifNull((SELECT count() FROM TaskPlanPkgHash WHERE tplan_hash IN {p:Array(UInt64)}), 0) AS plan_hash";
-        let rows: Vec<Survey> = self
-            .fetch(
-                self.db
-                    .client()
-                    .query_raw(sql)
-                    .param("id", self.task_id)
-                    .param("c", changed)
-                    .param("p", plan),
-                "counting the task's rows",
-            )
-            .await?;
-        Ok(rows.into_iter().next().unwrap_or_default())
-    }
-
-    /// Counts `rows` for `key` and, unless this is a dry run, inserts them.
-    async fn insert<T>(&mut self, table: &str, key: &'static str, rows: Vec<T>) -> Result<()>
-    where
-        T: Row + RowOwned + RowWrite,
-    {
-        *self.report.rows.entry(key).or_default() += rows.len() as u64;
-        if self.opts.dry_run || rows.is_empty() {
-            return Ok(());
-        }
-        let mut ins = BatchInserter::new(self.db.client(), table, &self.token);
-        ins.extend(rows).await?;
-        ins.finish().await?;
-        Ok(())
+        let id = self.task_id;
+        let s = &self.sink;
+        let parts = vec![
+            s.check::<TasksRow>()
+                .eq("task_id", id)
+                .eq("task_changed", changed)
+                .counted(),
+            s.check::<TaskIterationsRow>()
+                .eq("task_id", id)
+                .eq("task_changed", changed)
+                .counted(),
+            s.check::<TaskApprovalsRow>().eq("task_id", id).counted(),
+            s.check::<TaskProgressRow>().eq("task_id", id).counted(),
+            s.check::<TaskSubtaskProgressRow>()
+                .eq("task_id", id)
+                .counted(),
+            s.check::<TaskPlanPackagesRow>()
+                .any_of("tplan_hash", plan.to_vec())
+                .counted(),
+            s.check::<TaskPlanPkgHashRow>()
+                .any_of("tplan_hash", plan.to_vec())
+                .counted(),
+        ];
+        let c = s.count_each(parts, "counting the task's rows").await?;
+        let n = |i: usize| c.get(i).copied().unwrap_or(0);
+        Ok(Survey {
+            tasks: n(0),
+            iterations: n(1),
+            approvals: n(2),
+            progress: n(3),
+            subtask_progress: n(4),
+            plan: n(5),
+            plan_hash: n(6),
+        })
     }
 
     async fn run(&mut self, task: Task) -> Result<()> {
@@ -389,7 +338,7 @@ impl Loader<'_> {
                     paths
                         .par_iter()
                         .map(|(rel, role)| {
-                            let (pkg_hash, name) = read_identity(&root.join(rel))?;
+                            let (pkg_hash, name) = read_identity(&resolve_in(&root, rel)?)?;
                             obs.advance(1);
                             Ok(Header {
                                 rel: rel.clone(),
@@ -418,131 +367,102 @@ impl Loader<'_> {
         // 4. Task rows.
         let plan_keys: Vec<u64> = task.plan.hashes.values().copied().collect();
         let survey = self.survey(task.state.changed, &plan_keys).await?;
+        let (id, changed) = (self.task_id, task.state.changed);
         let subtasks = rows::subtask_rows(&task);
-        let have: Vec<rows_task::SubtaskRow> = self
-            .fetch_if(
-                survey.tasks,
-                self.db
-                    .client()
-                    .query("SELECT ?fields FROM Tasks_buffer WHERE task_id = {id:UInt32} AND task_changed = toDateTime({c:UInt32})")
-                    .param("id", self.task_id)
-                    .param("c", task.state.changed),
-                "checking Tasks",
-            )
-            .await?;
-        let subtasks = absent(subtasks, &have);
-        self.insert(rows_task::table::TASKS, "Tasks", subtasks)
-            .await?;
+        let have = if survey.tasks == 0 {
+            Vec::new()
+        } else {
+            self.sink
+                .check::<TasksRow>()
+                .eq("task_id", id)
+                .eq("task_changed", changed)
+                .rows()
+                .await?
+        };
+        self.sink.write(absent(subtasks, &have)).await?;
 
-        self.insert(rows_task::table::TASK_LOGS, "TaskLogs", log_rows)
-            .await?;
+        self.sink.write(log_rows).await?;
 
         let (iterations, chroots) = rows::iteration_rows(&task, &hash_by_path);
         let chroot_hashes: Vec<u64> = chroots.iter().map(|c| array_hash(&c.tch_chroot)).collect();
         let have = self
-            .hashes("SELECT DISTINCT tch_hash AS h FROM TaskChroots_buffer WHERE tch_hash IN {h:Array(UInt64)}", &chroot_hashes, "checking TaskChroots")
+            .sink
+            .check::<TaskChrootsRow>()
+            .present("tch_hash", &chroot_hashes)
             .await?;
         let chroots: Vec<_> = chroots
             .into_iter()
             .filter(|c| !have.contains(&array_hash(&c.tch_chroot)))
             .collect();
-        self.insert(rows_task::table::TASK_CHROOTS, "TaskChroots", chroots)
-            .await?;
-        let have: Vec<rows_task::TaskIterationRow> = self
-            .fetch_if(
-                survey.iterations,
-                self.db
-                    .client()
-                    .query("SELECT ?fields FROM TaskIterations_buffer WHERE task_id = {id:UInt32} AND task_changed = toDateTime({c:UInt32})")
-                    .param("id", self.task_id)
-                    .param("c", task.state.changed),
-                "checking TaskIterations",
-            )
-            .await?;
-        let iterations = absent(iterations, &have);
-        self.insert(
-            rows_task::table::TASK_ITERATIONS,
-            "TaskIterations",
-            iterations,
-        )
-        .await?;
+        self.sink.write(chroots).await?;
+        let have = if survey.iterations == 0 {
+            Vec::new()
+        } else {
+            self.sink
+                .check::<TaskIterationsRow>()
+                .eq("task_id", id)
+                .eq("task_changed", changed)
+                .rows()
+                .await?
+        };
+        self.sink.write(absent(iterations, &have)).await?;
 
         let (plan_pkgs, plan_hashes) = rows::plan_rows(&task);
         if !plan_keys.is_empty() {
-            let have: Vec<rows_task::TaskPlanPackageRow> = self
-                .fetch_if(
-                    survey.plan,
-                    self.db
-                        .client()
-                        .query("SELECT ?fields FROM TaskPlanPackages WHERE tplan_hash IN {h:Array(UInt64)}")
-                        .param("h", &plan_keys),
-                    "checking TaskPlanPackages",
-                )
-                .await?;
-            let rows = absent_set(plan_pkgs, have);
-            self.insert(
-                rows_task::table::TASK_PLAN_PACKAGES,
-                "TaskPlanPackages",
-                rows,
-            )
-            .await?;
-            let have: Vec<rows_task::TaskPlanPkgHashRow> = self
-                .fetch_if(
-                    survey.plan_hash,
-                    self.db
-                        .client()
-                        .query("SELECT ?fields FROM TaskPlanPkgHash WHERE tplan_hash IN {h:Array(UInt64)}")
-                        .param("h", &plan_keys),
-                    "checking TaskPlanPkgHash",
-                )
-                .await?;
-            let rows = absent_set(plan_hashes, have);
-            self.insert(
-                rows_task::table::TASK_PLAN_PKG_HASH,
-                "TaskPlanPkgHash",
-                rows,
-            )
-            .await?;
+            let have = if survey.plan == 0 {
+                Vec::new()
+            } else {
+                self.sink
+                    .check::<TaskPlanPackagesRow>()
+                    .any_of("tplan_hash", plan_keys.clone())
+                    .rows()
+                    .await?
+            };
+            self.sink.write(absent_set(plan_pkgs, have)).await?;
+            let have = if survey.plan_hash == 0 {
+                Vec::new()
+            } else {
+                self.sink
+                    .check::<TaskPlanPkgHashRow>()
+                    .any_of("tplan_hash", plan_keys.clone())
+                    .rows()
+                    .await?
+            };
+            self.sink.write(absent_set(plan_hashes, have)).await?;
         }
 
         self.write_approvals(&task, survey.approvals > 0).await?;
 
         let progress = rows::subtask_progress_rows(&task);
-        let have: Vec<rows_task::TaskSubtaskProgressRow> = self
-            .fetch_if(
-                survey.subtask_progress,
-                self.db
-                    .client()
-                    .query("SELECT ?fields FROM TaskSubtaskProgress WHERE task_id = {id:UInt32}")
-                    .param("id", self.task_id),
-                "checking TaskSubtaskProgress",
-            )
-            .await?;
-        let progress = absent(progress, &have);
-        self.insert(
-            rows_task::table::TASK_SUBTASK_PROGRESS,
-            "TaskSubtaskProgress",
-            progress,
-        )
-        .await?;
-        let have: Vec<rows_task::TaskProgressRow> = self
-            .fetch_if(
-                survey.progress,
-                self.db
-                    .client()
-                    .query("SELECT ?fields FROM TaskProgress WHERE task_id = {id:UInt32} AND type = 'state'")
-                    .param("id", self.task_id),
-                "checking TaskProgress",
-            )
-            .await?;
-        let progress = absent(vec![rows::progress_row(&task)], &have);
-        self.insert(rows_task::table::TASK_PROGRESS, "TaskProgress", progress)
+        let have = if survey.subtask_progress == 0 {
+            Vec::new()
+        } else {
+            self.sink
+                .check::<TaskSubtaskProgressRow>()
+                .eq("task_id", id)
+                .rows()
+                .await?
+        };
+        self.sink.write(absent(progress, &have)).await?;
+        let have = if survey.progress == 0 {
+            Vec::new()
+        } else {
+            self.sink
+                .check::<TaskProgressRow>()
+                .eq("task_id", id)
+                .eq("type", "state")
+                .rows()
+                .await?
+        };
+        self.sink
+            .write(absent(vec![rows::progress_row(&task)], &have))
             .await?;
 
-        // 5. The state row, last (checked at the start; again only when forced).
+        // 5. The state row, last (checked at the start; again only when forced): it makes
+        // the state visible, so everything it refers to is committed and on disk first.
+        self.sink.before_root(flush::TASK_LOAD).await?;
         if !self.opts.force || !self.state_loaded(&state_row).await? {
-            self.insert(rows_task::table::TASK_STATES, "TaskStates", vec![state_row])
-                .await?;
+            self.sink.write(vec![state_row]).await?;
         }
 
         // 6. Post-processing.
@@ -556,47 +476,33 @@ impl Loader<'_> {
     }
 
     /// True when an identical `TaskStates` row exists.
-    async fn state_loaded(&self, row: &TaskStateRow) -> Result<bool> {
-        let have: Vec<TaskStateRow> = self
-            .fetch(
-                self.db
-                    .client()
-                    .query("SELECT ?fields FROM TaskStates_buffer WHERE task_changed = toDateTime({c:UInt32}) AND task_id = {id:UInt32}")
-                    .param("id", row.task_id)
-                    .param("c", row.task_changed),
-                "checking TaskStates",
-            )
+    async fn state_loaded(&self, row: &TaskStatesRow) -> Result<bool> {
+        let have = self
+            .sink
+            .check::<TaskStatesRow>()
+            .eq("task_changed", row.task_changed)
+            .eq("task_id", row.task_id)
+            .rows()
             .await?;
         Ok(have.contains(row))
-    }
-
-    /// The `h` column of `sql` (with an `{h:Array(UInt64)}` parameter) for `values`, chunked.
-    async fn hashes(&self, sql: &str, values: &[u64], what: &str) -> Result<HashSet<u64>> {
-        let mut out = HashSet::new();
-        for chunk in values.chunks(LOOKUP_CHUNK) {
-            let rows: Vec<HashRow> = self
-                .fetch(self.db.client().query_raw(sql).param("h", chunk), what)
-                .await?;
-            out.extend(rows.into_iter().map(|r| r.h));
-        }
-        Ok(out)
     }
 
     /// Approvals on the file system reconciled with the database (§6.6).
     async fn write_approvals(&mut self, task: &Task, in_db: bool) -> Result<()> {
         let fs = rows::approval_rows(task);
-        let all: Vec<TaskApprovalRow> = self
-            .fetch_if(
-                u64::from(in_db),
-                self.db
-                    .client()
-                    .query("SELECT ?fields FROM TaskApprovals WHERE task_id = {id:UInt32} ORDER BY ts, tapp_date, tapp_revoked")
-                    .param("id", self.task_id),
-                "reading TaskApprovals",
-            )
-            .await?;
+        let all = if in_db {
+            self.sink
+                .check::<TaskApprovalsRow>()
+                .what("reading TaskApprovals")
+                .eq("task_id", self.task_id)
+                .order_by(&["ts", "tapp_date", "tapp_revoked"])
+                .rows()
+                .await?
+        } else {
+            Vec::new()
+        };
         // Latest per (subtask, name, type): the last in (ts, date) order.
-        let mut latest: Vec<TaskApprovalRow> = Vec::new();
+        let mut latest: Vec<TaskApprovalsRow> = Vec::new();
         for r in all {
             match latest.iter_mut().find(|l| {
                 l.subtask_id == r.subtask_id
@@ -608,55 +514,52 @@ impl Loader<'_> {
             }
         }
         let new = rows::reconcile_approvals(&fs, &latest, now_secs());
-        self.insert(rows_task::table::TASK_APPROVALS, "TaskApprovals", new)
-            .await
+        self.sink.write(new).await?;
+        Ok(())
     }
 
-    /// `(message, line)` pairs of `keys` that `TaskLogs` has, looked up through its sorting
-    /// key `(tlog_message, tlog_line, tlog_hash)`, so no table scan is needed.
-    async fn present_lines(
-        &self,
-        keys: &[(&str, u32, u64)],
-    ) -> Result<HashSet<(String, u32, u64)>> {
-        #[derive(Deserialize, Row)]
-        struct LineRow {
-            m: String,
-            n: u32,
-            h: u64,
-        }
-        let mut have = HashSet::new();
-        for chunk in keys.chunks(LOG_LOOKUP_CHUNK) {
-            let got: Vec<LineRow> = self
-                .fetch(
-                    self.db
-                        .client()
-                        .query_raw(
-                            "SELECT DISTINCT tlog_message AS m, tlog_line AS n, tlog_hash AS h FROM TaskLogs_buffer \
-                             WHERE (tlog_message, tlog_line, tlog_hash) IN {k:Array(Tuple(String, UInt32, UInt64))}",
-                        )
-                        .param("k", chunk),
-                    "checking TaskLogs",
-                )
-                .await?;
-            have.extend(got.into_iter().map(|r| (r.m, r.n, r.h)));
-        }
-        Ok(have)
+    /// The rows among `keys` that `TaskLogs` has with the same time stamp, as
+    /// `(message, line, hash, ts)`. Looked up through the sorting key
+    /// `(tlog_message, tlog_line, tlog_hash)`, so no table scan is needed; a line stored with
+    /// another time stamp (the log was rewritten) is not in the answer.
+    async fn present_lines(&self, keys: &[&TaskLogsRow]) -> Result<HashSet<LogLine>> {
+        let k: Vec<(String, u32, u64)> = keys
+            .iter()
+            .map(|r| (r.tlog_message.clone(), r.tlog_line, r.tlog_hash))
+            .collect();
+        let got: Vec<LogLine> = self
+            .sink
+            .check::<TaskLogsRow>()
+            .what("checking TaskLogs")
+            .chunk(LOG_LOOKUP_CHUNK)
+            .lookup(
+                &["tlog_message", "tlog_line", "tlog_hash"],
+                &k,
+                &["tlog_message", "tlog_line", "tlog_hash", "tlog_ts"],
+            )
+            .await?;
+        Ok(got.into_iter().collect())
     }
 
     /// The log rows to write. Every log is parsed first (a bad log fails the load before
-    /// anything is written); then a probe of each log's first and last line decides:
-    /// last line present → loaded (logs are written in line order and only grow), first
-    /// line present → partly loaded or grown (checked line by line), neither → new.
-    async fn log_rows(&self, task: &Task, root: &Path) -> Result<Vec<TaskLogRow>> {
+    /// anything is written); then a probe of each log's first and last line, time stamps
+    /// included, decides: last line present → loaded (logs are written in line order);
+    /// first line present → partly loaded or grown (checked line by line); neither → new or
+    /// rewritten, written whole. A rewritten log (a build log's stamps are offsets from the
+    /// file's mtime, which moves whenever girar appends to it) is written again like the
+    /// original does, so the ReplacingMergeTree keeps the latest stamp of every line.
+    async fn log_rows(&self, task: &Task, root: &Path) -> Result<Vec<TaskLogsRow>> {
         let todo: Vec<LogRef> = task.logs.clone();
         let pool = self.pool.clone();
         let root = root.to_owned();
-        let parsed: Vec<(LogRef, Vec<TaskLogRow>)> = blocking(move || {
+        let log_cap = self.opts.limits.log();
+        let parsed: Vec<(LogRef, Vec<TaskLogsRow>)> = blocking(move || {
             pool.install(|| {
                 todo.into_par_iter()
                     .map(|l| {
-                        let path = root.join(&l.path);
-                        let bytes = std::fs::read(&path).map_err(TaskError::io(&path))?;
+                        let path = resolve_in(&root, &l.path)?;
+                        let bytes =
+                            read_file_capped(&path, log_cap).map_err(TaskError::io(&path))?;
                         let mtime = std::fs::metadata(&path)
                             .and_then(|m| m.modified())
                             .map_err(TaskError::io(&path))?
@@ -666,7 +569,7 @@ impl Loader<'_> {
                         let lines = parse_log(l.kind, &bytes, mtime).map_err(|e| e.at(&path))?;
                         let rows = lines
                             .into_iter()
-                            .map(|x| TaskLogRow {
+                            .map(|x| TaskLogsRow {
                                 tlog_hash: l.hash,
                                 tlog_line: x.line,
                                 tlog_ts: x.ts,
@@ -679,11 +582,9 @@ impl Loader<'_> {
             })
         })
         .await?;
-        let key = |r: &TaskLogRow| (r.tlog_message.clone(), r.tlog_line, r.tlog_hash);
-        let probe: Vec<(&str, u32, u64)> = parsed
+        let probe: Vec<&TaskLogsRow> = parsed
             .iter()
             .flat_map(|(_, rows)| rows.first().into_iter().chain(rows.last()))
-            .map(|r| (r.tlog_message.as_str(), r.tlog_line, r.tlog_hash))
             .collect();
         let probed = self.present_lines(&probe).await?;
         let mut out = Vec::new();
@@ -691,16 +592,16 @@ impl Loader<'_> {
             let (Some(first), Some(last)) = (rows.first(), rows.last()) else {
                 continue;
             };
-            if probed.contains(&key(last)) && !self.opts.force {
+            if probed.contains(&log_line(last)) && !self.opts.force {
                 continue;
             }
-            if probed.contains(&key(first)) || self.opts.force {
-                let keys: Vec<(&str, u32, u64)> = rows
-                    .iter()
-                    .map(|r| (r.tlog_message.as_str(), r.tlog_line, r.tlog_hash))
-                    .collect();
-                let have = self.present_lines(&keys).await?;
-                out.extend(rows.iter().filter(|r| !have.contains(&key(r))).cloned());
+            if probed.contains(&log_line(first)) || self.opts.force {
+                let have = self.present_lines(&rows.iter().collect::<Vec<_>>()).await?;
+                out.extend(
+                    rows.iter()
+                        .filter(|r| !have.contains(&log_line(r)))
+                        .cloned(),
+                );
             } else {
                 out.extend(rows.iter().cloned());
             }
@@ -719,48 +620,28 @@ impl Loader<'_> {
         let mut hashes: Vec<u64> = headers.iter().map(|h| h.pkg_hash).collect();
         hashes.sort_unstable();
         hashes.dedup();
-        let mut names: Vec<&str> = headers.iter().map(|h| h.name.as_str()).collect();
+        let mut names: Vec<String> = headers.iter().map(|h| h.name.clone()).collect();
         names.sort_unstable();
         names.dedup();
         // Packages rows by (name, hash): the name keeps the lookup on Packages' sorting key.
-        let mut have_pkg: HashSet<u64> = HashSet::new();
-        for chunk in hashes.chunks(LOOKUP_CHUNK) {
-            let rows: Vec<HashRow> = self
-                .fetch(
-                    self.db
-                        .client()
-                        .query_raw(
-                            "SELECT DISTINCT pkg_hash AS h FROM Packages_buffer \
-                             WHERE pkg_name IN {n:Array(String)} AND pkg_hash IN {h:Array(UInt64)}",
-                        )
-                        .param("n", &names)
-                        .param("h", chunk),
-                    "checking Packages",
-                )
-                .await?;
-            have_pkg.extend(rows.into_iter().map(|r| r.h));
-        }
+        let have_pkg = self
+            .sink
+            .check::<PackagesRow>()
+            .any_of("pkg_name", names)
+            .present("pkg_hash", &hashes)
+            .await?;
         let mut have_hash: HashSet<(u64, [u8; 16])> = HashSet::new();
         let mut complete: HashSet<u64> = HashSet::new();
-        for chunk in hashes.chunks(LOOKUP_CHUNK) {
-            let rows: Vec<HashMd5Row> = self
-                .fetch(
-                    self.db
-                        .client()
-                        .query_raw(
-                            "SELECT DISTINCT pkgh_mmh AS h, lower(hex(pkgh_md5)) AS md5 FROM PackageHash_buffer \
-                             WHERE pkgh_mmh IN {h:Array(UInt64)}",
-                        )
-                        .param("h", chunk),
-                    "checking PackageHash",
-                )
-                .await?;
-            for r in rows {
-                complete.insert(r.h);
-                let mut md5 = [0u8; 16];
-                if hex::decode_to_slice(&r.md5, &mut md5).is_ok() {
-                    have_hash.insert((r.h, md5));
-                }
+        let pairs: Vec<(u64, String)> = self
+            .sink
+            .check::<PackageHashRow>()
+            .pairs("pkgh_mmh", "pkgh_md5", &hashes)
+            .await?;
+        for (h, md5_hex) in pairs {
+            complete.insert(h);
+            let mut md5 = [0u8; 16];
+            if hex::decode_to_slice(&md5_hex, &mut md5).is_ok() {
+                have_hash.insert((h, md5));
             }
         }
         // A binary's source package is its iteration's.
@@ -796,12 +677,14 @@ impl Loader<'_> {
             let pool = self.pool.clone();
             let root = task.path.clone();
             let digests = task.digests.clone();
+            let limits = self.opts.limits;
             let parsed: Vec<Parsed> = blocking(move || {
                 pool.install(|| {
                     chunk
                         .par_iter()
                         .map(|(h, src)| {
-                            parse_package(&root, h, *src, digests.get(file_name(&h.rel)))
+                            let stated = digests.get(file_name(&h.rel));
+                            parse_package(&root, h, *src, stated, &limits)
                         })
                         .collect::<Result<Vec<_>>>()
                 })
@@ -830,17 +713,15 @@ impl Loader<'_> {
             .map(|p| p.rows.pkg_hash)
             .filter(|h| have_pkg.contains(h))
             .collect();
-        let q = |t: &str| {
-            format!("SELECT DISTINCT pkg_hash AS h FROM {t} WHERE pkg_hash IN {{h:Array(UInt64)}}")
-        };
-        let have_files = self
-            .hashes(&q("Files_buffer"), &partial, "checking Files")
+        let s = &self.sink;
+        let have_files = s.check::<FilesRow>().present("pkg_hash", &partial).await?;
+        let have_deps = s
+            .check::<DependsRow>()
+            .present("pkg_hash", &partial)
             .await?;
-        let have_deps = self
-            .hashes(&q("Depends_buffer"), &partial, "checking Depends")
-            .await?;
-        let have_specs = self
-            .hashes(&q("Specfiles_buffer"), &partial, "checking Specfiles")
+        let have_specs = s
+            .check::<SpecfilesRow>()
+            .present("pkg_hash", &partial)
             .await?;
         let mut chlog: Vec<u64> = chunk
             .iter()
@@ -848,13 +729,14 @@ impl Loader<'_> {
             .collect();
         chlog.sort_unstable();
         chlog.dedup();
-        let have_chlog = self
-            .hashes("SELECT DISTINCT chlog_hash AS h FROM Changelog_buffer WHERE chlog_hash IN {h:Array(UInt64)}", &chlog, "checking Changelog")
+        let have_chlog = s
+            .check::<ChangelogRow>()
+            .present("chlog_hash", &chlog)
             .await?;
-        let mut packages: Vec<PackageRow> = Vec::new();
-        let mut files: Vec<FileRow> = Vec::new();
-        let mut depends: Vec<DependRow> = Vec::new();
-        let mut specs: Vec<SpecfileRow> = Vec::new();
+        let mut packages: Vec<PackagesRow> = Vec::new();
+        let mut files: Vec<FilesRow> = Vec::new();
+        let mut depends: Vec<DependsRow> = Vec::new();
+        let mut specs: Vec<SpecfilesRow> = Vec::new();
         let mut changelog: Vec<ChangelogRow> = Vec::new();
         let mut hash_rows: Vec<PackageHashRow> = Vec::new();
         for p in chunk {
@@ -883,75 +765,43 @@ impl Loader<'_> {
                 hash_rows.push(p.hash_row);
             }
         }
-        self.insert(table::PACKAGES, "Packages", packages).await?;
-        self.insert(table::CHANGELOG, "Changelog", changelog)
-            .await?;
-        self.insert(table::FILES, "Files", files).await?;
-        self.insert(table::DEPENDS, "Depends", depends).await?;
-        self.insert(table::SPECFILES, "Specfiles", specs).await?;
-        self.insert(table::PACKAGE_HASH, "PackageHash", hash_rows)
-            .await?;
+        let s = &mut self.sink;
+        s.write(packages).await?;
+        s.write(changelog).await?;
+        s.write(files).await?;
+        s.write(depends).await?;
+        s.write(specs).await?;
+        s.write(hash_rows).await?;
         Ok(())
     }
 
-    /// The original's global file-provides statement (§5.6), through the buffers so its
-    /// result does not depend on when they flush. It inserts only names nobody provides
-    /// yet, so running it again adds nothing.
+    /// The original's global file-provides statement (§5.6, [`derived::insert_file_provides`]),
+    /// counted as `FileProvides`; a dry run counts only what the database already holds.
     async fn file_provides(&mut self) -> Result<()> {
-        const SELECT: &str = "SELECT DISTINCT F.pkg_hash AS pkg_hash, U.fn_name AS dp_name, '' AS dp_version, \
-            toUInt32(0) AS dp_flag, 'provide' AS dp_type \
-            FROM Files_buffer AS F \
-            INNER JOIN ( \
-                SELECT DISTINCT fn_hash, fn_name FROM FileNames_buffer WHERE fn_name IN ( \
-                    SELECT DISTINCT dp_name FROM Depends_buffer \
-                    WHERE dp_type = 'require' AND dp_name NOT LIKE 'rpmlib%' \
-                      AND dp_name NOT IN (SELECT dp_name FROM Depends_buffer WHERE dp_type = 'provide') \
-                ) \
-            ) AS U ON U.fn_hash = F.file_hashname";
-        let n: Vec<CountRow> = self
-            .fetch(
-                self.db
-                    .client()
-                    .query_raw(&format!("SELECT count() AS n FROM ({SELECT})")),
-                "counting file provides",
-            )
-            .await?;
-        let n = n.first().map(|r| r.n).unwrap_or(0);
-        *self.report.rows.entry("FileProvides").or_default() += n;
+        let ctx = format!("task {}", self.task_id);
+        let n = derived::count_file_provides(self.db, &ctx).await?;
+        self.sink.count("FileProvides", n);
         if n == 0 || self.opts.dry_run {
             return Ok(());
         }
-        self.db
-            .execute(
-                &format!("INSERT INTO Depends_buffer (pkg_hash, dp_name, dp_version, dp_flag, dp_type) {SELECT}"),
-                &format!("task {}: inserting file provides", self.task_id),
-            )
-            .await?;
+        derived::insert_file_provides(self.db, &ctx).await?;
+        self.sink.flush_buffers(&["Depends_buffer"]).await?;
         Ok(())
     }
 
-    /// `-f`: flushes the buffers, `TaskStates_buffer` last (its MV reads the others).
+    /// `-f`: flushes the buffers a task load writes (the load itself already made its own
+    /// rows durable; this also flushes what other writers left there).
     async fn flush(&self) -> Result<()> {
-        for t in [
-            "Files_buffer",
-            "Depends_buffer",
-            "Changelog_buffer",
-            "Packages_buffer",
-            "PackageHash_buffer",
-            "Specfiles_buffer",
-            "TaskChroots_buffer",
-            "TaskLogs_buffer",
-            "TaskIterations_buffer",
-            "Tasks_buffer",
-            "TaskStates_buffer",
-        ] {
-            self.db
-                .execute(&format!("OPTIMIZE TABLE {t}"), &format!("flushing {t}"))
-                .await
-                .map_err(TaskError::Db)?;
-        }
+        self.sink.flush_buffers(flush::TASK_LOAD).await?;
         Ok(())
     }
+}
+
+/// A stored log line: `(message, line, hash, ts)`.
+type LogLine = (String, u32, u64, u32);
+
+fn log_line(r: &TaskLogsRow) -> LogLine {
+    (r.tlog_message.clone(), r.tlog_line, r.tlog_hash, r.tlog_ts)
 }
 
 /// The rows of `want` that are not in `have` (order kept, duplicates in `want` dropped).
@@ -985,9 +835,10 @@ fn parse_package(
     h: &Header,
     src: u64,
     stated: Option<&super::model::StatedDigests>,
+    limits: &ReadLimits,
 ) -> Result<Parsed> {
-    let path = root.join(&h.rel);
-    let mut rows = read_package_file(&path)?;
+    let path = resolve_in(root, &h.rel)?;
+    let mut rows = read_package_file(&path, limits)?;
     if rows.package.pkg_sourcepackage == 0 {
         rows.set_srcrpm_hash(src);
     }

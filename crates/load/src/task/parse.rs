@@ -8,6 +8,7 @@ use std::path::Path;
 use altrepodb_rpm::mmhash;
 
 use super::error::TaskError;
+use crate::safe_path::{base_name, relative_path};
 
 /// A parse problem on a line (1-based) or in the whole text (`line == None`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -84,7 +85,8 @@ pub enum PlanFile {
     RmBin,
 }
 
-/// Parses a tab-separated plan file.
+/// Parses a tab-separated plan file. The file must be a file name and the path (add files)
+/// a relative path without `..`: the loader opens `<task>/<path>`.
 pub fn parse_plan_file(text: &str, kind: PlanFile) -> Parsed<Vec<PlanEntry>> {
     let mut out = Vec::new();
     for (n, line) in lines(text) {
@@ -143,6 +145,11 @@ pub fn parse_plan_file(text: &str, kind: PlanFile) -> Parsed<Vec<PlanEntry>> {
                 ..Default::default()
             },
         };
+        base_name(&e.file).map_err(|b| Located::line(n, b.to_string()))?;
+        // An empty path names nothing (the package then comes from build/ or fails there).
+        if !e.path.is_empty() {
+            relative_path(&e.path).map_err(|b| Located::line(n, b.to_string()))?;
+        }
         out.push(e);
     }
     Ok(out)
@@ -773,6 +780,25 @@ mod tests {
         assert_eq!(e.line, Some(1));
         let e = parse_plan_file("a\tb\tc\td\tx\n", PlanFile::AddSrc).unwrap_err();
         assert!(e.why.contains("subtask"), "{e:?}");
+        // Paths stay below the task directory; file names are names.
+        for (line, why) in [
+            ("a\t1\ta.src.rpm\t/etc/shadow\t100\n", "starts with '/'"),
+            ("a\t1\ta.src.rpm\tbuild/../../../etc/shadow\t100\n", "'..'"),
+            (
+                "a\t1\t../a.src.rpm\tbuild/100/x86_64/srpm/a.src.rpm\t100\n",
+                "contains '/'",
+            ),
+        ] {
+            let e = parse_plan_file(
+                &format!("ok\t1\tok.src.rpm\tbuild/ok\t1\n{line}"),
+                PlanFile::AddSrc,
+            )
+            .unwrap_err();
+            assert_eq!(e.line, Some(2), "{line}");
+            assert!(e.why.contains(why), "{e:?}");
+        }
+        let e = parse_plan_file("a\t1\tx86_64\t/a.rpm\n", PlanFile::RmBin).unwrap_err();
+        assert!(e.why.contains("is not a file name"), "{e:?}");
     }
 
     #[test]

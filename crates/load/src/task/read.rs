@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, HashMap};
 
 use altrepodb_db::rows_task::SubtaskType;
-use altrepodb_rpm::{apt_headers, mmhash, DigestAlgo, Tag};
+use altrepodb_rpm::{mmhash, DigestAlgo, Tag};
 
 use super::error::{Result, TaskError};
 use super::hash::{build_log_key, events_log_key, plan_hash};
@@ -14,6 +14,8 @@ use super::parse::{
     parse_list_diff, parse_nevr, parse_plan_file, parse_sid, LogKind, PlanEntry, PlanFile,
 };
 use super::source::TaskDir;
+use crate::bounded::{self, AptStream};
+use crate::safe_path::base_name;
 
 /// Reads the whole task structure (no package file and no log is opened here).
 pub fn read_task(dir: &TaskDir) -> Result<Task> {
@@ -107,8 +109,8 @@ fn read_state(dir: &TaskDir) -> Result<TaskState> {
         message: dir.trimmed("task/message")?,
         version: dir.trimmed("task/version")?,
         depends,
-        testonly: dir.exists("task/test-only"),
-        failearly: dir.exists("task/fail-early"),
+        testonly: dir.exists("task/test-only")?,
+        failearly: dir.exists("task/fail-early")?,
         shared,
         prev,
         repo: dir.trimmed("task/repo")?,
@@ -149,7 +151,7 @@ fn read_plan(dir: &TaskDir, task: &mut Task) -> Result<PlanEntries> {
     }
     let mut plan = Plan::default();
     let mut entries = PlanEntries::default();
-    if load && dir.is_dir("plan") {
+    if load && dir.is_dir("plan")? {
         plan.loaded = true;
         let mut add: HashMap<String, PlanEntry> = HashMap::new();
         for (rel, kind) in [
@@ -229,7 +231,7 @@ fn read_plan(dir: &TaskDir, task: &mut Task) -> Result<PlanEntries> {
                 )
             })
             .collect();
-    } else if dir.is_dir("plan") {
+    } else if dir.is_dir("plan")? {
         tracing::info!(
             "{}: plan is outdated (older than task/try and task/iter), not loaded",
             dir.path("plan").display()
@@ -250,31 +252,32 @@ fn read_pkglists(dir: &TaskDir, task: &mut Task) -> Result<()> {
         .collect();
     for arch in &repo_arches {
         let rel = format!("build/repo/{arch}/base/pkglist.task.xz");
-        let path = dir.path(&rel);
+        let path = dir.resolve(&rel)?;
         if !path.is_file() {
             continue;
         }
-        let bytes = read_xz(&path)?;
-        for h in apt_headers(&bytes) {
-            let h = h.map_err(|e| {
+        // Streamed: one header in memory at a time, the decompressed size capped.
+        let reader = bounded::xz_file(&path, dir.limits().list()).map_err(TaskError::io(&path))?;
+        let mut stream = AptStream::new(reader);
+        while let Some(h) = stream.next_header() {
+            let (offset, h) = h.map_err(|e| {
                 TaskError::malformed(&path, None, format!("header at offset {}: {e}", e.offset()))
             })?;
             let bad = |why: String| {
-                TaskError::malformed(
-                    &path,
-                    None,
-                    format!("header at offset {}: {why}", h.offset()),
-                )
+                TaskError::malformed(&path, None, format!("header at offset {offset}: {why}"))
             };
+            let tag_err = |e: altrepodb_rpm::Error| bad(e.shifted(offset).to_string());
             let name = h
                 .text(Tag::APTINDEXLEGACYFILENAME)
-                .map_err(|e| bad(e.to_string()))?
+                .map_err(tag_err)?
                 .into_owned();
             if name.is_empty() {
                 return Err(bad("no file name (tag 1000000)".into()));
             }
+            // The name is joined to RPMS.task/ below.
+            base_name(&name).map_err(|e| bad(format!("tag 1000000: {e}")))?;
             let hex_tag = |tag: Tag| -> Result<Option<Vec<u8>>> {
-                let v = h.text(tag).map_err(|e| bad(e.to_string()))?;
+                let v = h.text(tag).map_err(tag_err)?;
                 if v.is_empty() {
                     return Ok(None);
                 }
@@ -299,10 +302,14 @@ fn read_pkglists(dir: &TaskDir, task: &mut Task) -> Result<()> {
             match (d.md5, md5) {
                 (Some(old), Some(new)) if old != new => {
                     // Duplicated noarch packages: the lists disagree, the file decides.
-                    let found = repo_arches
-                        .iter()
-                        .map(|a| dir.path(&format!("build/repo/{a}/RPMS.task/{name}")))
-                        .find(|p| p.is_file());
+                    let mut found = None;
+                    for a in &repo_arches {
+                        let p = dir.resolve(&format!("build/repo/{a}/RPMS.task/{name}"))?;
+                        if p.is_file() {
+                            found = Some(p);
+                            break;
+                        }
+                    }
                     match found {
                         Some(p) => {
                             let got = altrepodb_rpm::digest_file(&p, &[DigestAlgo::Md5])
@@ -321,16 +328,6 @@ fn read_pkglists(dir: &TaskDir, task: &mut Task) -> Result<()> {
         }
     }
     Ok(())
-}
-
-fn read_xz(path: &std::path::Path) -> Result<Vec<u8>> {
-    use std::io::Read;
-    let file = std::fs::File::open(path).map_err(TaskError::io(path))?;
-    let mut out = Vec::new();
-    liblzma::read::XzDecoder::new(std::io::BufReader::new(file))
-        .read_to_end(&mut out)
-        .map_err(TaskError::io(path))?;
-    Ok(out)
 }
 
 /// `acl/approved/<n>/<nick>` and `acl/disapproved/<n>/<nick>`. Unlike the original, the
@@ -392,19 +389,19 @@ fn read_subtasks(dir: &TaskDir, task: &mut Task) -> Result<()> {
             s.deleted = true;
             kind = "unknown".into();
         } else {
-            if dir.non_empty_file(&f("package")) && !dir.non_empty_file(&f("dir")) {
-                if dir.non_empty_file(&f("copy_repo")) {
+            if dir.non_empty_file(&f("package"))? && !dir.non_empty_file(&f("dir"))? {
+                if dir.non_empty_file(&f("copy_repo"))? {
                     kind = "copy".into();
                     s.pkg_from = dir.trimmed(&f("copy_repo"))?;
                 } else {
                     kind = "delete".into();
                 }
             }
-            if dir.exists(&f("rebuild")) {
+            if dir.exists(&f("rebuild"))? {
                 kind = "rebuild".into();
                 s.pkg_from = dir.trimmed(&f("rebuild"))?;
             }
-            if dir.exists(&f("rebuild_from")) {
+            if dir.exists(&f("rebuild_from"))? {
                 kind = "rebuild".into();
                 s.pkg_from = dir.trimmed(&f("rebuild_from"))?;
             }
@@ -518,7 +515,7 @@ fn read_iterations(dir: &TaskDir, task: &mut Task, plan: &PlanEntries) -> Result
             task.iterations.push(it);
             for (file, kind) in [("log", LogKind::Build), ("srpm.log", LogKind::Srpm)] {
                 let rel = format!("{ad}/{file}");
-                if dir.non_empty_file(&rel) {
+                if dir.non_empty_file(&rel)? {
                     let key = build_log_key(
                         kind.as_str(),
                         st.task_id,

@@ -4,8 +4,9 @@
 use std::collections::HashMap;
 
 use altrepodb_db::rows_task::{
-    ApprovalType, PlanAction, SubtaskRow, TaskApprovalRow, TaskChrootRow, TaskIterationRow,
-    TaskPlanPackageRow, TaskPlanPkgHashRow, TaskProgressRow, TaskStateRow, TaskSubtaskProgressRow,
+    ApprovalType, PlanAction, TaskApprovalsRow, TaskChrootsRow, TaskIterationsRow,
+    TaskPlanPackagesRow, TaskPlanPkgHashRow, TaskProgressRow, TaskStatesRow,
+    TaskSubtaskProgressRow, TasksRow,
 };
 
 use super::hash::chroot_hash;
@@ -13,9 +14,9 @@ use super::model::{Subtask, Task};
 use super::parse::LogKind;
 
 /// The `TaskStates` row.
-pub fn state_row(t: &Task) -> TaskStateRow {
+pub fn state_row(t: &Task) -> TaskStatesRow {
     let s = &t.state;
-    TaskStateRow {
+    TaskStatesRow {
         task_changed: s.changed,
         task_id: s.task_id,
         task_state: s.state.clone(),
@@ -33,10 +34,10 @@ pub fn state_row(t: &Task) -> TaskStateRow {
 }
 
 /// The `Tasks` rows, one per subtask.
-pub fn subtask_rows(t: &Task) -> Vec<SubtaskRow> {
+pub fn subtask_rows(t: &Task) -> Vec<TasksRow> {
     t.subtasks
         .iter()
-        .map(|s| SubtaskRow {
+        .map(|s| TasksRow {
             task_id: t.state.task_id,
             subtask_id: s.subtask_id,
             task_repo: t.state.repo.clone(),
@@ -67,9 +68,9 @@ pub fn subtask_rows(t: &Task) -> Vec<SubtaskRow> {
 pub fn iteration_rows(
     t: &Task,
     pkg_hash: &HashMap<String, u64>,
-) -> (Vec<TaskIterationRow>, Vec<TaskChrootRow>) {
+) -> (Vec<TaskIterationsRow>, Vec<TaskChrootsRow>) {
     let s = &t.state;
-    let mut chroots: Vec<TaskChrootRow> = Vec::new();
+    let mut chroots: Vec<TaskChrootsRow> = Vec::new();
     let mut rows = Vec::with_capacity(t.iterations.len());
     for it in &t.iterations {
         let hash_of = |p: &String| pkg_hash.get(p).copied().unwrap_or(0);
@@ -79,7 +80,7 @@ pub fn iteration_rows(
         }
         for c in [&it.chroot_base, &it.chroot_br] {
             if !c.is_empty() && !chroots.iter().any(|x| &x.tch_chroot == c) {
-                chroots.push(TaskChrootRow {
+                chroots.push(TaskChrootsRow {
                     tch_chroot: c.clone(),
                 });
             }
@@ -96,7 +97,7 @@ pub fn iteration_rows(
                 .map(|l| l.hash)
                 .unwrap_or(0)
         };
-        rows.push(TaskIterationRow {
+        rows.push(TaskIterationsRow {
             task_id: s.task_id,
             task_changed: s.changed,
             subtask_id: it.subtask_id,
@@ -117,7 +118,7 @@ pub fn iteration_rows(
 }
 
 /// The `TaskPlanPackages` and `TaskPlanPkgHash` rows (empty when the plan was not loaded).
-pub fn plan_rows(t: &Task) -> (Vec<TaskPlanPackageRow>, Vec<TaskPlanPkgHashRow>) {
+pub fn plan_rows(t: &Task) -> (Vec<TaskPlanPackagesRow>, Vec<TaskPlanPkgHashRow>) {
     let p = &t.plan;
     let mut pkgs = Vec::new();
     let mut hashes = Vec::new();
@@ -125,7 +126,7 @@ pub fn plan_rows(t: &Task) -> (Vec<TaskPlanPackageRow>, Vec<TaskPlanPkgHashRow>)
         for (arch, files) in map {
             let h = p.hashes.get(arch).copied().unwrap_or(0);
             for (file, pkg) in files.iter() {
-                pkgs.push(TaskPlanPackageRow {
+                pkgs.push(TaskPlanPackagesRow {
                     tplan_hash: h,
                     tplan_action: action,
                     tplan_pkg_name: pkg.name.clone(),
@@ -158,10 +159,10 @@ pub fn plan_rows(t: &Task) -> (Vec<TaskPlanPackageRow>, Vec<TaskPlanPkgHashRow>)
 }
 
 /// The approvals on the file system as `TaskApprovals` rows (`tapp_revoked` = 0).
-pub fn approval_rows(t: &Task) -> Vec<TaskApprovalRow> {
+pub fn approval_rows(t: &Task) -> Vec<TaskApprovalsRow> {
     t.approvals
         .iter()
-        .map(|a| TaskApprovalRow {
+        .map(|a| TaskApprovalsRow {
             task_id: t.state.task_id,
             subtask_id: a.subtask_id,
             tapp_type: if a.disapprove {
@@ -181,25 +182,25 @@ pub fn approval_rows(t: &Task) -> Vec<TaskApprovalRow> {
 /// (subtask, name, type): database approvals no longer on the file system get a revocation
 /// row dated `now`; file-system rows not identical to the latest database row are new.
 pub fn reconcile_approvals(
-    fs: &[TaskApprovalRow],
-    db_latest: &[TaskApprovalRow],
+    fs: &[TaskApprovalsRow],
+    db_latest: &[TaskApprovalsRow],
     now: u32,
-) -> Vec<TaskApprovalRow> {
-    let same_grant = |a: &TaskApprovalRow, b: &TaskApprovalRow| {
+) -> Vec<TaskApprovalsRow> {
+    let same_grant = |a: &TaskApprovalsRow, b: &TaskApprovalsRow| {
         a.subtask_id == b.subtask_id
             && a.tapp_type == b.tapp_type
             && a.tapp_name == b.tapp_name
             && a.tapp_date == b.tapp_date
             && a.tapp_message == b.tapp_message
     };
-    let mut out: Vec<TaskApprovalRow> = fs
+    let mut out: Vec<TaskApprovalsRow> = fs
         .iter()
         .filter(|r| !db_latest.contains(r))
         .cloned()
         .collect();
     for d in db_latest.iter().filter(|d| d.tapp_revoked == 0) {
         if !fs.iter().any(|f| same_grant(f, d)) {
-            out.push(TaskApprovalRow {
+            out.push(TaskApprovalsRow {
                 tapp_revoked: 1,
                 tapp_date: now,
                 ..d.clone()
@@ -287,8 +288,8 @@ pub fn subtask_progress_rows(t: &Task) -> Vec<TaskSubtaskProgressRow> {
 mod tests {
     use super::*;
 
-    fn row(name: &str, revoked: u8, date: u32) -> TaskApprovalRow {
-        TaskApprovalRow {
+    fn row(name: &str, revoked: u8, date: u32) -> TaskApprovalsRow {
+        TaskApprovalsRow {
             task_id: 1,
             subtask_id: 100,
             tapp_type: ApprovalType::Approve,

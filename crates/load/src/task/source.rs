@@ -3,6 +3,10 @@
 //! Every path is relative to the task directory. As in the original, a missing file reads as
 //! "absent" (`None`, empty text, mtime `None`); any other I/O problem is an error naming the
 //! file. Directory listings are sorted by name, so a task always reads the same way.
+//!
+//! Every path is resolved inside the task directory ([`Confined`]): a symlink that leads out
+//! of it is an error naming the link; links inside the task keep working. Files read whole are
+//! capped ([`ReadLimits`]).
 
 use std::fs;
 use std::io::ErrorKind;
@@ -10,11 +14,20 @@ use std::path::{Path, PathBuf};
 use std::time::UNIX_EPOCH;
 
 use super::error::{Result, TaskError};
+use crate::bounded::{read_file_capped, Cap, ReadLimits};
+use crate::safe_path::Confined;
 
 /// One task directory, e.g. `/tasks/350000` or `/archive/tasks/done/_341/350000`.
 #[derive(Debug, Clone)]
 pub struct TaskDir {
     root: PathBuf,
+    confined: Confined,
+    limits: ReadLimits,
+}
+
+/// `root/rel`, checked to stay inside the task directory `root` (see [`TaskDir::resolve`]).
+pub fn resolve_in(root: &Path, rel: &str) -> Result<PathBuf> {
+    Ok(Confined::new(root)?.join(rel)?)
 }
 
 /// Archived tasks live in `<archive>/_<id / 1024>/<id>` (girar's done-task archive).
@@ -56,9 +69,29 @@ impl TaskDir {
                 why: "not a directory".into(),
             });
         }
+        let root: PathBuf = root.components().collect();
         Ok(TaskDir {
-            root: root.components().collect(),
+            confined: Confined::new(&root)?,
+            root,
+            limits: ReadLimits::default(),
         })
+    }
+
+    /// The same directory, read with `limits` instead of the defaults.
+    pub fn with_limits(mut self, limits: ReadLimits) -> TaskDir {
+        self.limits = limits;
+        self
+    }
+
+    /// The caps this directory is read with.
+    pub fn limits(&self) -> &ReadLimits {
+        &self.limits
+    }
+
+    /// The full path of `rel` (a relative path without `..`), after checking that it does
+    /// not lead out of the task directory through a symlink.
+    pub fn resolve(&self, rel: &str) -> Result<PathBuf> {
+        Ok(self.confined.join(rel)?)
     }
 
     /// The task directory.
@@ -76,10 +109,16 @@ impl TaskDir {
         self.root.file_name()?.to_str()?.parse().ok()
     }
 
-    /// The bytes of `rel`; `None` when it does not exist.
+    /// The bytes of `rel`; `None` when it does not exist. Larger than the small-file cap →
+    /// error.
     pub fn read(&self, rel: &str) -> Result<Option<Vec<u8>>> {
-        let p = self.path(rel);
-        match fs::read(&p) {
+        self.read_capped(rel, self.limits.small_file())
+    }
+
+    /// The bytes of `rel`, at most `cap`; `None` when it does not exist.
+    pub fn read_capped(&self, rel: &str, cap: Cap) -> Result<Option<Vec<u8>>> {
+        let p = self.resolve(rel)?;
+        match read_file_capped(&p, cap) {
             Ok(b) => Ok(Some(b)),
             Err(e) if e.kind() == ErrorKind::NotFound => Ok(None),
             Err(e) => Err(TaskError::Io { path: p, source: e }),
@@ -102,23 +141,23 @@ impl TaskDir {
     }
 
     /// True when `rel` exists (file, directory or symlink target).
-    pub fn exists(&self, rel: &str) -> bool {
-        self.path(rel).exists()
+    pub fn exists(&self, rel: &str) -> Result<bool> {
+        Ok(self.resolve(rel)?.exists())
     }
 
     /// True when `rel` is a regular file with content (`file_exists_and_not_empty`).
-    pub fn non_empty_file(&self, rel: &str) -> bool {
-        fs::metadata(self.path(rel)).is_ok_and(|m| m.is_file() && m.len() > 0)
+    pub fn non_empty_file(&self, rel: &str) -> Result<bool> {
+        Ok(fs::metadata(self.resolve(rel)?).is_ok_and(|m| m.is_file() && m.len() > 0))
     }
 
     /// True when `rel` is a directory.
-    pub fn is_dir(&self, rel: &str) -> bool {
-        self.path(rel).is_dir()
+    pub fn is_dir(&self, rel: &str) -> Result<bool> {
+        Ok(self.resolve(rel)?.is_dir())
     }
 
     /// Modification time of `rel` in seconds since the epoch; `None` when missing.
     pub fn mtime(&self, rel: &str) -> Result<Option<u32>> {
-        let p = self.path(rel);
+        let p = self.resolve(rel)?;
         match fs::metadata(&p) {
             Ok(m) => Ok(Some(secs(m.modified().map_err(TaskError::io(&p))?))),
             Err(e) if e.kind() == ErrorKind::NotFound => Ok(None),
@@ -127,13 +166,16 @@ impl TaskDir {
     }
 
     /// Size of `rel` in bytes (0 when missing).
-    pub fn size(&self, rel: &str) -> u64 {
-        fs::metadata(self.path(rel)).map(|m| m.len()).unwrap_or(0)
+    pub fn size(&self, rel: &str) -> Result<u64> {
+        Ok(fs::metadata(self.resolve(rel)?)
+            .map(|m| m.len())
+            .unwrap_or(0))
     }
 
-    /// Names in directory `rel`, sorted; empty when the directory is missing.
+    /// Names in directory `rel`, sorted; empty when the directory is missing. Entries are
+    /// classified following symlinks; reading one goes through [`TaskDir::resolve`] again.
     pub fn list(&self, rel: &str) -> Result<Vec<Entry>> {
-        let p = self.path(rel);
+        let p = self.resolve(rel)?;
         let rd = match fs::read_dir(&p) {
             Ok(rd) => rd,
             Err(e) if matches!(e.kind(), ErrorKind::NotFound | ErrorKind::NotADirectory) => {
@@ -186,6 +228,8 @@ impl TaskDir {
 
     /// The base name of the target of symlink `rel` (not followed further, so a dangling
     /// link in an archived task still names its target); `None` when `rel` is no symlink.
+    /// The link (`build/repo/prev`) points into the repository, outside the task: only its
+    /// name is taken, nothing is opened there.
     pub fn symlink_target_name(&self, rel: &str) -> Result<Option<String>> {
         let p = self.path(rel);
         match fs::symlink_metadata(&p) {
