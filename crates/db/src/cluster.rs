@@ -57,7 +57,7 @@ pub enum ClusterError {
         name: String,
     },
     /// A schema statement this renderer does not know how to distribute.
-    #[error("{file} statement {index}: not a CREATE … IF NOT EXISTS statement")]
+    #[error("{file} statement {index}: not a CREATE … IF NOT EXISTS statement or a known ALTER")]
     UnknownStatement {
         /// Schema file.
         file: String,
@@ -209,6 +209,26 @@ fn render_statement(
         file: file.to_owned(),
         index,
     };
+    // 0012: `ALTER TABLE T MODIFY SETTING non_replicated_deduplication_window = N`.
+    if let Some(rest) = stmt.trim_start().strip_prefix("ALTER TABLE ") {
+        let (name, tail) = rest.split_once(' ').ok_or_else(unknown)?;
+        if !tail.starts_with("MODIFY SETTING non_replicated_deduplication_window") {
+            return Err(unknown());
+        }
+        if opts.replicated {
+            // Replicated tables deduplicate inserts themselves (replicated_deduplication_window).
+            return Ok(Vec::new());
+        }
+        let local = if opts.sharded.contains_key(name) {
+            format!("{name}_local")
+        } else {
+            name.to_owned()
+        };
+        return Ok(vec![format!(
+            "ALTER TABLE {local} ON CLUSTER {} {tail}",
+            opts.cluster
+        )]);
+    }
     let (name_start, name_end) = name_span(stmt).ok_or_else(unknown)?;
     let name = stmt[name_start..name_end].trim_matches('`').to_owned();
     let engine = merge_tree_engine(stmt);

@@ -504,16 +504,16 @@ INNER JOIN
 CREATE VIEW IF NOT EXISTS last_pkgnames ON CLUSTER altrepo AS
 SELECT
     L.*,
-    PN.parent_name AS pkgset_pname
+    PN.pkgset_pname AS pkgset_pname
 FROM last_pkgnames_without_pname AS L
 LEFT JOIN
 (
     SELECT
-        pkgset_uuid AS parent_uuid,
-        any(pkgset_nodename) AS parent_name
+        pkgset_uuid,
+        any(pkgset_nodename) AS pkgset_pname
     FROM PackageSetName
     GROUP BY pkgset_uuid
-) AS PN ON PN.parent_uuid = L.pkgset_puuid;
+) AS PN ON PN.pkgset_uuid = L.pkgset_puuid;
 
 CREATE VIEW IF NOT EXISTS last_pkgset ON CLUSTER altrepo AS
 SELECT
@@ -734,16 +734,16 @@ ORDER BY
 CREATE VIEW IF NOT EXISTS all_pkgnames ON CLUSTER altrepo AS
 SELECT
     A.*,
-    PN.parent_name AS pkgset_pname
+    PN.pkgset_pname AS pkgset_pname
 FROM all_pkgnames_without_pname AS A
 LEFT JOIN
 (
     SELECT
-        pkgset_uuid AS parent_uuid,
-        any(pkgset_nodename) AS parent_name
+        pkgset_uuid,
+        any(pkgset_nodename) AS pkgset_pname
     FROM PackageSetName
     GROUP BY pkgset_uuid
-) AS PN ON PN.parent_uuid = A.pkgset_puuid;
+) AS PN ON PN.pkgset_uuid = A.pkgset_puuid;
 
 CREATE VIEW IF NOT EXISTS all_pkgset ON CLUSTER altrepo AS
 SELECT
