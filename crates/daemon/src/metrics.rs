@@ -5,7 +5,8 @@
 //! * `messages_acked_total{service}` — acknowledged (job done, or dropped as irrelevant);
 //! * `messages_rejected_total{service,requeue}` — rejected, with or without requeue;
 //! * `messages_republished_total{service}` — failed messages put back into their queue with
-//!   the failure counted (`requeue_on_reject`);
+//!   the failure counted (`requeue_on_reject`; the original delivery is acknowledged but not
+//!   counted in `messages_acked_total`);
 //! * `jobs_total{service,result}` — `done`, `failed`, `panicked`, `retried`, `abandoned`
 //!   (the broker connection was lost during the job);
 //! * `job_duration_seconds{service}` — histogram of job wall time;

@@ -693,19 +693,21 @@ impl Service {
         let (res, metric, requeue) = match how {
             Settle::Ack => (
                 acker.ack(BasicAckOptions::default()).await,
-                "altrepodb_messages_acked_total",
+                Some("altrepodb_messages_acked_total"),
                 None,
             ),
+            Settle::AckRepublished => (acker.ack(BasicAckOptions::default()).await, None, None),
             Settle::Reject { requeue } => (
                 acker.reject(BasicRejectOptions { requeue }).await,
-                "altrepodb_messages_rejected_total",
+                Some("altrepodb_messages_rejected_total"),
                 Some(requeue),
             ),
         };
         match res {
-            Ok(_) => match requeue {
-                None => self.shared.metrics.inc(metric, &labels(&self.name)),
-                Some(r) => self.shared.metrics.inc(
+            Ok(_) => match (metric, requeue) {
+                (None, _) => {}
+                (Some(metric), None) => self.shared.metrics.inc(metric, &labels(&self.name)),
+                (Some(metric), Some(r)) => self.shared.metrics.inc(
                     metric,
                     &[
                         ("service", &self.name),
@@ -967,7 +969,7 @@ impl Service {
                     .metrics
                     .inc("altrepodb_messages_republished_total", &labels(&self.name));
                 tracing::info!(service = %self.name, failures, "failed message re-published to its queue with the failure counted");
-                self.settle(acker, Settle::Ack).await;
+                self.settle(acker, Settle::AckRepublished).await;
             }
             Err(e) => {
                 // Requeued by the broker instead, with the count it had.
@@ -1139,7 +1141,12 @@ impl Service {
 
 enum Settle {
     Ack,
-    Reject { requeue: bool },
+    /// Acknowledged because a copy with its failure counted was re-published: counted in
+    /// `messages_republished_total`, not as acknowledged work.
+    AckRepublished,
+    Reject {
+        requeue: bool,
+    },
 }
 
 /// Returns once `conn` is no longer connected.
