@@ -79,10 +79,13 @@ pub fn init(
 ) -> Result<()> {
     let default = if settings.debug { "debug" } else { "info" };
     // Our crates log at the chosen level; dependencies only warnings unless RUST_LOG says otherwise.
+    // lapin's channel module logs every channel the broker closes as an error, and waiting for
+    // a job lock held by another daemon is such a close (405 RESOURCE_LOCKED, retried every
+    // half second); channel errors that matter reach us as results and are logged by us.
     let filter = || {
         EnvFilter::try_from_env("RUST_LOG").unwrap_or_else(|_| {
             EnvFilter::new(format!(
-                "warn,altrepodb={default},altrepodb_db={default},altrepodb_rpm={default},altrepodb_load={default},altrepodb_daemon={default},amq_protocol_tcp=info,lapin=error"
+                "warn,altrepodb={default},altrepodb_db={default},altrepodb_rpm={default},altrepodb_load={default},altrepodb_daemon={default},amq_protocol_tcp=info,lapin=error,lapin::channel=off"
             ))
         })
     };

@@ -246,8 +246,8 @@ impl Publisher {
         self.channel.status().connected()
     }
 
-    /// Publishes and waits for the broker's confirm. With `mandatory`, a message no queue
-    /// takes is an error.
+    /// Publishes to the configured exchange and waits for the broker's confirm. With
+    /// `mandatory`, a message no queue takes is an error.
     pub async fn publish(
         &self,
         routing_key: &str,
@@ -255,10 +255,39 @@ impl Publisher {
         properties: BasicProperties,
         mandatory: bool,
     ) -> Result<(), AmqpError> {
+        let exchange = self.exchange.clone();
+        self.publish_to(&exchange, routing_key, body, properties, mandatory)
+            .await
+    }
+
+    /// Publishes straight into `queue` (through the default exchange), waiting for the
+    /// confirm; a missing queue is an error.
+    pub async fn publish_to_queue(
+        &self,
+        queue: &str,
+        body: &[u8],
+        properties: BasicProperties,
+    ) -> Result<(), AmqpError> {
+        self.publish_to("", queue, body, properties, true).await
+    }
+
+    async fn publish_to(
+        &self,
+        exchange: &str,
+        routing_key: &str,
+        body: &[u8],
+        properties: BasicProperties,
+        mandatory: bool,
+    ) -> Result<(), AmqpError> {
+        let exchange_name = if exchange.is_empty() {
+            "the default exchange"
+        } else {
+            exchange
+        };
         let confirm = self
             .channel
             .basic_publish(
-                ShortString::from(self.exchange.clone()),
+                ShortString::from(exchange.to_owned()),
                 ShortString::from(routing_key.to_owned()),
                 BasicPublishOptions {
                     mandatory,
@@ -268,7 +297,7 @@ impl Publisher {
                 properties,
             )
             .await
-            .map_err(|e| err(&self.cfg, &format!("publishing to {}", self.exchange), e))?;
+            .map_err(|e| err(&self.cfg, &format!("publishing to {exchange_name}"), e))?;
         let confirmation = tokio::time::timeout(Duration::from_secs(10), confirm)
             .await
             .map_err(|_| {
@@ -282,17 +311,14 @@ impl Publisher {
         if confirmation.is_nack() {
             return Err(err(
                 &self.cfg,
-                &format!("publishing to {}", self.exchange),
+                &format!("publishing to {exchange_name}"),
                 "the broker refused the message (nack)",
             ));
         }
         if let Some(returned) = confirmation.take_message() {
             return Err(err(
                 &self.cfg,
-                &format!(
-                    "publishing to {} with routing key {routing_key}",
-                    self.exchange
-                ),
+                &format!("publishing to {exchange_name} with routing key {routing_key}"),
                 format!(
                     "no queue is bound for it ({} {})",
                     returned.reply_code, returned.reply_text
@@ -317,14 +343,32 @@ pub fn json_properties() -> BasicProperties {
 }
 
 /// `x-delivery-count` of a delivery's headers (quorum queues set it on redelivery).
+///
+/// Only logged: the broker counts every return, also the one after a consumer died, so it
+/// says nothing about how often the work itself failed ([`FAILURES_HEADER`] does).
 pub fn delivery_count(props: &BasicProperties) -> Option<i64> {
+    header_int(props, "x-delivery-count")
+}
+
+/// Header of a message the daemon re-published after a failed job: how many times its job
+/// failed (a consumer that died is no failure).
+pub const FAILURES_HEADER: &str = "x-altrepodb-failures";
+/// Header of a re-published message: the routing key it first came with (the re-published
+/// copy goes straight to the queue, so its own routing key is the queue's name).
+pub const ROUTING_KEY_HEADER: &str = "x-altrepodb-routing-key";
+
+fn header<'a>(props: &'a BasicProperties, name: &str) -> Option<&'a AMQPValue> {
     let headers = props.headers().as_ref()?;
-    let v = headers
+    headers
         .inner()
         .iter()
-        .find(|(k, _)| k.as_str() == "x-delivery-count")?
-        .1;
-    match v {
+        .find(|(k, _)| k.as_str() == name)
+        .map(|(_, v)| v)
+}
+
+/// An integer header (any AMQP integer width).
+pub fn header_int(props: &BasicProperties, name: &str) -> Option<i64> {
+    match header(props, name)? {
         AMQPValue::ShortShortInt(n) => Some(i64::from(*n)),
         AMQPValue::ShortShortUInt(n) => Some(i64::from(*n)),
         AMQPValue::ShortInt(n) => Some(i64::from(*n)),
@@ -333,6 +377,140 @@ pub fn delivery_count(props: &BasicProperties) -> Option<i64> {
         AMQPValue::LongUInt(n) => Some(i64::from(*n)),
         AMQPValue::LongLongInt(n) => Some(*n),
         _ => None,
+    }
+}
+
+/// A string header.
+pub fn header_str(props: &BasicProperties, name: &str) -> Option<String> {
+    match header(props, name)? {
+        AMQPValue::LongString(s) => Some(String::from_utf8_lossy(s.as_bytes()).into_owned()),
+        AMQPValue::ShortString(s) => Some(s.as_str().to_owned()),
+        _ => None,
+    }
+}
+
+/// `props` without the daemon's own headers (and without the broker's `x-delivery-count`).
+pub fn without_daemon_headers(props: &BasicProperties) -> BasicProperties {
+    let Some(headers) = props.headers().as_ref() else {
+        return props.clone();
+    };
+    let mut kept = FieldTable::default();
+    for (k, v) in headers.inner() {
+        if ![FAILURES_HEADER, ROUTING_KEY_HEADER, "x-delivery-count"].contains(&k.as_str()) {
+            kept.insert(k.clone(), v.clone());
+        }
+    }
+    props.clone().with_headers(kept)
+}
+
+/// `props` for the re-published copy of a message whose job failed `failures` times; it
+/// first came with `routing_key`.
+pub fn with_failures(props: &BasicProperties, routing_key: &str, failures: i64) -> BasicProperties {
+    let mut headers = without_daemon_headers(props)
+        .headers()
+        .clone()
+        .unwrap_or_default();
+    headers.insert(FAILURES_HEADER.into(), AMQPValue::LongLongInt(failures));
+    headers.insert(
+        ROUTING_KEY_HEADER.into(),
+        AMQPValue::LongString(LongString::from(routing_key.to_owned())),
+    );
+    props.clone().with_headers(headers)
+}
+
+/// The queue whose exclusive declaration is the broker-wide lock of a job key.
+pub fn lock_queue_name(key: &str) -> String {
+    const PREFIX: &str = "altrepodb.lock.";
+    // Queue names are at most 255 bytes; long keys are named by a hash.
+    if key.len() <= 200 {
+        format!("{PREFIX}{key}")
+    } else {
+        let digest = uuid::Uuid::new_v5(&uuid::Uuid::NAMESPACE_OID, key.as_bytes());
+        let mut cut = 100;
+        while !key.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        format!("{PREFIX}{}.{digest}", &key[..cut])
+    }
+}
+
+/// A job key locked across every daemon on the broker: an exclusive, server-named-by-key
+/// queue that lives as long as the connection that declared it (the broker removes it when
+/// that connection closes or dies, exactly when it requeues the connection's messages).
+pub struct BrokerLock {
+    channel: Channel,
+    queue: String,
+}
+
+/// What an attempt to take a [`BrokerLock`] found.
+pub enum LockAttempt {
+    /// Taken.
+    Held(BrokerLock),
+    /// Another connection holds it.
+    Busy,
+}
+
+impl BrokerLock {
+    /// Tries once to take the lock of `key` on `conn`.
+    pub async fn try_acquire(
+        conn: &Connection,
+        key: &str,
+        cfg: &AmqpConfig,
+    ) -> Result<LockAttempt, AmqpError> {
+        let queue = lock_queue_name(key);
+        let channel = conn
+            .create_channel()
+            .await
+            .map_err(|e| err(cfg, "opening a lock channel", e))?;
+        let mut args = FieldTable::default();
+        // Exclusive queues are classic queues whatever the server's default type is.
+        args.insert(
+            "x-queue-type".into(),
+            AMQPValue::LongString(LongString::from("classic")),
+        );
+        let opts = QueueDeclareOptions {
+            exclusive: true,
+            durable: false,
+            auto_delete: false,
+            ..QueueDeclareOptions::default()
+        };
+        match channel
+            .queue_declare(ShortString::from(queue.clone()), opts, args)
+            .await
+        {
+            Ok(_) => Ok(LockAttempt::Held(BrokerLock { channel, queue })),
+            Err(e) if is_resource_locked(&e) => Ok(LockAttempt::Busy),
+            Err(e) => Err(err(cfg, &format!("declaring lock queue {queue}"), e)),
+        }
+    }
+
+    /// The lock queue's name.
+    pub fn name(&self) -> &str {
+        &self.queue
+    }
+
+    /// Gives the lock up (deletes the queue); when the connection is gone it is given up
+    /// already.
+    pub async fn release(self) {
+        let _ = tokio::time::timeout(Duration::from_secs(10), async {
+            let _ = self
+                .channel
+                .queue_delete(
+                    ShortString::from(self.queue.clone()),
+                    lapin::options::QueueDeleteOptions::default(),
+                )
+                .await;
+            let _ = self.channel.close(200, "lock released".into()).await;
+        })
+        .await;
+    }
+}
+
+/// True for the broker's 405 RESOURCE_LOCKED (an exclusive queue of another connection).
+fn is_resource_locked(e: &lapin::Error) -> bool {
+    match e.kind() {
+        lapin::ErrorKind::ProtocolError(p) => p.get_id() == 405,
+        _ => false,
     }
 }
 
@@ -352,6 +530,38 @@ mod tests {
             "auth failed for ***"
         );
         assert!(!format!("{:?}", cfg).contains("s3cr3t"));
+    }
+
+    #[test]
+    fn failure_headers_round_trip() {
+        let mut h = FieldTable::default();
+        h.insert("x-delivery-count".into(), AMQPValue::LongLongInt(3));
+        h.insert("keep".into(), AMQPValue::LongInt(7));
+        let p = BasicProperties::default().with_headers(h);
+        let q = with_failures(&p, "repo.load", 2);
+        assert_eq!(header_int(&q, FAILURES_HEADER), Some(2));
+        assert_eq!(
+            header_str(&q, ROUTING_KEY_HEADER).as_deref(),
+            Some("repo.load")
+        );
+        assert_eq!(header_int(&q, "keep"), Some(7));
+        assert_eq!(delivery_count(&q), None);
+        let r = without_daemon_headers(&q);
+        assert_eq!(header_int(&r, FAILURES_HEADER), None);
+        assert_eq!(header_str(&r, ROUTING_KEY_HEADER), None);
+        assert_eq!(header_int(&r, "keep"), Some(7));
+    }
+
+    #[test]
+    fn lock_names_fit_a_queue_name() {
+        assert_eq!(
+            lock_queue_name("repo:p10:2024-03-01"),
+            "altrepodb.lock.repo:p10:2024-03-01"
+        );
+        let long = "é".repeat(300);
+        let n = lock_queue_name(&long);
+        assert!(n.len() <= 255, "{}", n.len());
+        assert_ne!(n, lock_queue_name(&"é".repeat(301)));
     }
 
     #[test]

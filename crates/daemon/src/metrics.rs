@@ -4,7 +4,11 @@
 //! * `messages_received_total{service}` — deliveries taken from the queue;
 //! * `messages_acked_total{service}` — acknowledged (job done, or dropped as irrelevant);
 //! * `messages_rejected_total{service,requeue}` — rejected, with or without requeue;
-//! * `jobs_total{service,result}` — `done`, `failed`, `panicked`, `retried`;
+//! * `messages_republished_total{service}` — failed messages put back into their queue with
+//!   the failure counted (`requeue_on_reject`; the original delivery is acknowledged but not
+//!   counted in `messages_acked_total`);
+//! * `jobs_total{service,result}` — `done`, `failed`, `panicked`, `retried`, `abandoned`
+//!   (the broker connection was lost during the job);
 //! * `job_duration_seconds{service}` — histogram of job wall time;
 //! * `rows_written_total{service,table}` — rows committed per table;
 //! * `inputs_skipped_total{service}` — inputs a load left out (a bad approval file, …);
@@ -63,6 +67,9 @@ fn help(name: &str) -> &'static str {
             "Deliveries acknowledged (job done or message dropped)."
         }
         "altrepodb_messages_rejected_total" => "Deliveries rejected, with or without requeue.",
+        "altrepodb_messages_republished_total" => {
+            "Failed messages re-published into their queue with the failure counted."
+        }
         "altrepodb_jobs_total" => "Jobs finished, by result.",
         "altrepodb_job_duration_seconds" => "Wall time of jobs.",
         "altrepodb_rows_written_total" => "Rows committed to the database, by table.",

@@ -2,21 +2,32 @@
 //! the framework does everything else the same way for every service.
 //!
 //! # Delivery semantics
-//! * The routing key must be one the handler accepts, `x-delivery-count` must not exceed
-//!   `max_redeliver_count`, the body must be JSON, and the handler's [`Handler::check`] must
-//!   accept it; otherwise the message is rejected without requeue (logged with the reason).
-//!   A check may also acknowledge and drop a message that needs no work ([`Verdict::Ack`]).
+//! * The routing key must be one the handler accepts, the body must be JSON, and the
+//!   handler's [`Handler::check`] must accept it; otherwise the message is rejected without
+//!   requeue (logged with the reason). A check may also acknowledge and drop a message that
+//!   needs no work ([`Verdict::Ack`]).
 //! * Accepted messages become jobs. At most `workers_count` jobs run at once (the consumer
 //!   prefetch is the same number, or `amqp_batch_size` when larger), and two jobs with the
-//!   same key (e.g. the same branch and date) never run at the same time: a redelivered
-//!   message waits for the first run, then finds its work done.
+//!   same key (e.g. the same branch and date) never run at the same time, in this process or
+//!   in any other daemon on the same broker: the key is locked locally and then on the broker
+//!   (an exclusive queue named by the key, [`amqp::BrokerLock`], held by the connection the
+//!   message came on). A redelivered message waits for the first run, then finds its work
+//!   done.
+//! * If that connection is lost while the job runs, the broker has requeued the message and
+//!   dropped the lock, so the job is abandoned at once (as if the daemon had been killed; the
+//!   loads complete an interrupted load when run again) and whichever daemon receives the
+//!   message runs it.
 //! * A message is acknowledged only after its job returned, i.e. after its rows are
 //!   committed; `publish_on_done` then re-publishes it to the service's exchange.
-//! * A failed job is rejected with requeue as `requeue_on_reject` says, and reported to the
-//!   notifier. If the database does not answer at that moment the failure counts as
-//!   transient: the job is retried locally once the database is back (the message stays
-//!   unacknowledged, its delivery count unchanged), and after [`LOCAL_RETRIES`] such
-//!   attempts it is requeued.
+//! * A failed job is reported to the notifier and, unless `requeue_on_reject`, rejected
+//!   without requeue. With `requeue_on_reject` the daemon counts the failure itself: the
+//!   message is re-published into the queue with header [`amqp::FAILURES_HEADER`] one higher
+//!   and the original acknowledged; once the failures exceed `max_redeliver_count` it is
+//!   rejected without requeue. The broker's `x-delivery-count` and redelivered flag are not
+//!   used: they also count the returns after a consumer died, which are no failures.
+//! * If the database does not answer when a job fails, the failure counts as transient: the
+//!   job is retried locally once the database is back (the message stays unacknowledged), and
+//!   after [`LOCAL_RETRIES`] such attempts it is requeued without counting a failure.
 //! * A panicking job is a failed job; the service goes on.
 //! * While the database is down no job starts and the service reports unhealthy.
 //!
@@ -46,11 +57,11 @@ use lapin::options::{
     BasicAckOptions, BasicCancelOptions, BasicConsumeOptions, BasicQosOptions, BasicRejectOptions,
 };
 use lapin::types::{FieldTable, ShortString};
-use lapin::{Acker, BasicProperties};
+use lapin::{Acker, BasicProperties, Connection};
 use serde_json::Value;
 use tokio::sync::{watch, Notify, Semaphore};
 
-use crate::amqp::{self, Publisher};
+use crate::amqp::{self, BrokerLock, LockAttempt, Publisher};
 use crate::backoff::Backoff;
 use crate::config::ServiceConfig;
 use crate::health::{HealthBoard, State};
@@ -82,8 +93,10 @@ pub struct Message {
     pub body: Vec<u8>,
     /// AMQP properties (kept for `publish_on_done`).
     pub properties: BasicProperties,
-    /// `x-delivery-count`, if the broker set it.
+    /// `x-delivery-count`, if the broker set it (logged only: see the module doc).
     pub delivery_count: Option<i64>,
+    /// Failed runs of this message's job so far ([`amqp::FAILURES_HEADER`]).
+    pub failures: i64,
     /// The broker's redelivered flag.
     pub redelivered: bool,
     /// Queue or schedule.
@@ -307,6 +320,8 @@ pub struct Service {
     locks: KeyedLocks,
     tracker: Tracker,
     publisher: tokio::sync::Mutex<Option<Publisher>>,
+    /// The connection of the running session (for scheduled jobs' broker locks).
+    conn: Mutex<Option<Arc<Connection>>>,
 }
 
 /// Database checks while healthy.
@@ -336,6 +351,7 @@ impl Service {
             locks: KeyedLocks::default(),
             tracker: Tracker::default(),
             publisher: tokio::sync::Mutex::new(None),
+            conn: Mutex::new(None),
         })
     }
 
@@ -526,9 +542,11 @@ impl Service {
         let acfg = &self.cfg.amqp;
         let queue = self.cfg.queue().map_err(|e| e.to_string())?.clone();
         let info = format!("ALTRepoDB uploaderd service: {}", self.name);
-        let conn = amqp::connect(acfg, &info)
-            .await
-            .map_err(|e| e.to_string())?;
+        let conn = Arc::new(
+            amqp::connect(acfg, &info)
+                .await
+                .map_err(|e| e.to_string())?,
+        );
         let setup = async {
             let ch = conn
                 .create_channel()
@@ -540,12 +558,11 @@ impl Service {
             amqp::declare_queue(&ch, &queue, acfg)
                 .await
                 .map_err(|e| e.to_string())?;
-            if self.cfg.publish_on_done {
-                let p = Publisher::open(&conn, acfg)
-                    .await
-                    .map_err(|e| e.to_string())?;
-                *self.publisher.lock().await = Some(p);
-            }
+            // Also needed without publish_on_done: failed jobs are re-published with it.
+            let p = Publisher::open(&conn, acfg)
+                .await
+                .map_err(|e| e.to_string())?;
+            *self.publisher.lock().await = Some(p);
             let consumer = ch
                 .basic_consume(
                     ShortString::from(queue.name.clone()),
@@ -565,6 +582,7 @@ impl Service {
             }
         };
         backoff.reset();
+        *self.conn.lock().unwrap_or_else(|p| p.into_inner()) = Some(conn.clone());
         self.shared.health.update(&self.name, |h| {
             h.amqp_connected = true;
             h.state = State::Running;
@@ -579,7 +597,7 @@ impl Service {
             tokio::select! {
                 _ = stop.wait_for(|s| *s) => break Ok(()),
                 d = consumer.next() => match d {
-                    Some(Ok(delivery)) => self.clone().on_delivery(delivery),
+                    Some(Ok(delivery)) => self.clone().on_delivery(delivery, conn.clone()),
                     Some(Err(e)) => break Err(amqp::redact(&e.to_string(), acfg)),
                     None => break Err("the broker cancelled the consumer".to_owned()),
                 },
@@ -604,19 +622,26 @@ impl Service {
             }
         }
         *self.publisher.lock().await = None;
+        self.conn.lock().unwrap_or_else(|p| p.into_inner()).take();
         let _ = tokio::time::timeout(Duration::from_secs(5), conn.close(200, "bye".into())).await;
         end
     }
 
-    fn on_delivery(self: Arc<Self>, d: Delivery) {
+    fn on_delivery(self: Arc<Self>, d: Delivery, conn: Arc<Connection>) {
         let name = self.name.clone();
         self.shared
             .metrics
             .inc("altrepodb_messages_received_total", &labels(&name));
+        // A copy re-published after a failure carries the routing key it first came with.
+        let routing_key = amqp::header_str(&d.properties, amqp::ROUTING_KEY_HEADER)
+            .unwrap_or_else(|| d.routing_key.as_str().to_owned());
         let msg = Message {
-            routing_key: d.routing_key.as_str().to_owned(),
+            routing_key,
             body: d.data,
             delivery_count: amqp::delivery_count(&d.properties),
+            failures: amqp::header_int(&d.properties, amqp::FAILURES_HEADER)
+                .unwrap_or(0)
+                .max(0),
             properties: d.properties,
             redelivered: d.redelivered,
             origin: Origin::Amqp,
@@ -634,13 +659,12 @@ impl Service {
         if !self.handler.accepts(&msg.routing_key) {
             return reject(format!("unexpected routing key '{}'", msg.routing_key));
         }
-        if let Some(n) = msg.delivery_count {
-            if n > self.cfg.max_redeliver_count {
-                return reject(format!(
-                    "delivered {n} times before (x-delivery-count), more than max_redeliver_count {}",
-                    self.cfg.max_redeliver_count
-                ));
-            }
+        // Only possible when max_redeliver_count was lowered since the copy was published.
+        if msg.failures > self.cfg.max_redeliver_count {
+            return reject(format!(
+                "its job failed {} times before, more than max_redeliver_count {}",
+                msg.failures, self.cfg.max_redeliver_count
+            ));
         }
         let body: Value = match serde_json::from_slice(&msg.body) {
             Ok(v) => v,
@@ -657,7 +681,8 @@ impl Service {
                 let me = self.clone();
                 let guard = self.tracker.enter();
                 tokio::spawn(async move {
-                    me.execute(Arc::new(msg), key, job, Some(acker)).await;
+                    me.execute(Arc::new(msg), key, job, Some((acker, conn)))
+                        .await;
                     drop(guard);
                 });
             }
@@ -668,19 +693,21 @@ impl Service {
         let (res, metric, requeue) = match how {
             Settle::Ack => (
                 acker.ack(BasicAckOptions::default()).await,
-                "altrepodb_messages_acked_total",
+                Some("altrepodb_messages_acked_total"),
                 None,
             ),
+            Settle::AckRepublished => (acker.ack(BasicAckOptions::default()).await, None, None),
             Settle::Reject { requeue } => (
                 acker.reject(BasicRejectOptions { requeue }).await,
-                "altrepodb_messages_rejected_total",
+                Some("altrepodb_messages_rejected_total"),
                 Some(requeue),
             ),
         };
         match res {
-            Ok(_) => match requeue {
-                None => self.shared.metrics.inc(metric, &labels(&self.name)),
-                Some(r) => self.shared.metrics.inc(
+            Ok(_) => match (metric, requeue) {
+                (None, _) => {}
+                (Some(metric), None) => self.shared.metrics.inc(metric, &labels(&self.name)),
+                (Some(metric), Some(r)) => self.shared.metrics.inc(
                     metric,
                     &[
                         ("service", &self.name),
@@ -697,14 +724,15 @@ impl Service {
         }
     }
 
-    /// Runs one job to its end: waits for a worker slot, the key and the database, runs, and
-    /// settles the message (`acker` is `None` for scheduled runs).
+    /// Runs one job to its end: waits for a worker slot, the key (here and on the broker)
+    /// and the database, runs, and settles the message. `delivery` is the message's acker and
+    /// the connection it came on; `None` for scheduled runs.
     async fn execute(
         self: Arc<Self>,
         msg: Arc<Message>,
         key: String,
         job: Arc<dyn Job>,
-        acker: Option<Acker>,
+        delivery: Option<(Acker, Arc<Connection>)>,
     ) {
         let mut stop = self.shared.stop.clone();
         let _permit = tokio::select! {
@@ -716,6 +744,89 @@ impl Service {
             _ = stop.wait_for(|s| *s) => return,
         };
         let what = job.describe();
+        let (acker, conn) = match delivery {
+            Some((a, c)) => (Some(a), c),
+            None => match self.session_connection().await {
+                Some(c) => (None, c),
+                None => return,
+            },
+        };
+        let Some(lock) = self.broker_lock(&conn, &key, &what).await else {
+            return;
+        };
+        self.clone()
+            .execute_locked(msg, job, &what, acker, &conn)
+            .await;
+        lock.release().await;
+    }
+
+    /// The running session's connection, waiting for one; `None` on stop.
+    async fn session_connection(&self) -> Option<Arc<Connection>> {
+        let mut stop = self.shared.stop.clone();
+        loop {
+            if let Some(c) = self
+                .conn
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .clone()
+                .filter(|c| c.status().connected())
+            {
+                return Some(c);
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(Duration::from_millis(500)) => {}
+                _ = stop.wait_for(|s| *s) => return None,
+            }
+        }
+    }
+
+    /// Takes the broker-wide lock of `key` on `conn`, waiting while another daemon holds it;
+    /// `None` on stop or when `conn` is lost (the broker has requeued the message then).
+    async fn broker_lock(&self, conn: &Connection, key: &str, what: &str) -> Option<BrokerLock> {
+        let mut stop = self.shared.stop.clone();
+        let mut told = false;
+        loop {
+            if self.stopped() {
+                return None;
+            }
+            if !conn.status().connected() {
+                tracing::info!(service = %self.name, job = %what,
+                    "connection lost before the job started; the broker has requeued its message");
+                return None;
+            }
+            match BrokerLock::try_acquire(conn, key, &self.cfg.amqp).await {
+                Ok(LockAttempt::Held(lock)) => {
+                    tracing::debug!(service = %self.name, job = %what, lock = %lock.name(), "key locked on the broker");
+                    return Some(lock);
+                }
+                Ok(LockAttempt::Busy) => {
+                    if !told {
+                        told = true;
+                        tracing::info!(service = %self.name, job = %what, key = %key,
+                            "another daemon runs a job with this key; waiting for it");
+                    }
+                }
+                Err(e) => {
+                    tracing::warn!(service = %self.name, job = %what, error = %e, "could not take the job's lock on the broker; trying again");
+                }
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(Duration::from_millis(500)) => {}
+                _ = stop.wait_for(|s| *s) => return None,
+            }
+        }
+    }
+
+    /// [`Service::execute`] with the key locked.
+    async fn execute_locked(
+        self: Arc<Self>,
+        msg: Arc<Message>,
+        job: Arc<dyn Job>,
+        what: &str,
+        acker: Option<Acker>,
+        conn: &Connection,
+    ) {
+        let what = what.to_owned();
         let mut attempt = 0u32;
         loop {
             attempt += 1;
@@ -736,7 +847,32 @@ impl Service {
                 db,
                 service: self.name.clone(),
             };
-            let result = tokio::spawn(job.run(ctx)).await;
+            let mut handle = tokio::spawn(job.run(ctx));
+            let result = tokio::select! {
+                r = &mut handle => Some(r),
+                _ = connection_lost(conn) => None,
+            };
+            let Some(result) = result else {
+                // The broker requeued the message and dropped the lock with the connection:
+                // another daemon may start this job now, so this run must not go on.
+                handle.abort();
+                let _ = handle.await;
+                self.shared
+                    .health
+                    .update(&self.name, |h| h.in_flight = h.in_flight.saturating_sub(1));
+                self.shared.metrics.gauge_add(
+                    "altrepodb_jobs_in_flight",
+                    &labels(&self.name),
+                    -1.0,
+                );
+                self.shared.metrics.inc(
+                    "altrepodb_jobs_total",
+                    &[("service", &self.name), ("result", "abandoned")],
+                );
+                tracing::warn!(service = %self.name, job = %what,
+                    "connection to the broker lost during the job: abandoned (the broker requeued the message; the next run completes the work)");
+                return;
+            };
             let secs = started.elapsed().as_secs_f64();
             self.shared
                 .health
@@ -795,6 +931,54 @@ impl Service {
         }
     }
 
+    /// Puts the message of a failed job back with one more failure counted (or rejects it
+    /// for good beyond `max_redeliver_count`), then settles the original.
+    async fn requeue_counted(&self, msg: &Message, acker: &Acker) {
+        let failures = msg.failures + 1;
+        if failures > self.cfg.max_redeliver_count {
+            let reason = format!(
+                "its job failed {failures} times, more than max_redeliver_count {}",
+                self.cfg.max_redeliver_count
+            );
+            tracing::warn!(service = %self.name, routing_key = %msg.routing_key, reason = %reason, "message rejected");
+            self.settle(acker, Settle::Reject { requeue: false }).await;
+            return;
+        }
+        let queue = match self.cfg.queue() {
+            Ok(q) => q.name.clone(),
+            Err(e) => {
+                tracing::warn!(service = %self.name, error = %e, "no queue to re-publish to; requeued by the broker");
+                self.settle(acker, Settle::Reject { requeue: true }).await;
+                return;
+            }
+        };
+        let props = amqp::with_failures(&msg.properties, &msg.routing_key, failures);
+        let published = {
+            let p = self.publisher.lock().await;
+            match p.as_ref() {
+                Some(p) if p.usable() => p
+                    .publish_to_queue(&queue, &msg.body, props)
+                    .await
+                    .map_err(|e| e.to_string()),
+                _ => Err("no connection".to_owned()),
+            }
+        };
+        match published {
+            Ok(()) => {
+                self.shared
+                    .metrics
+                    .inc("altrepodb_messages_republished_total", &labels(&self.name));
+                tracing::info!(service = %self.name, failures, "failed message re-published to its queue with the failure counted");
+                self.settle(acker, Settle::AckRepublished).await;
+            }
+            Err(e) => {
+                // Requeued by the broker instead, with the count it had.
+                tracing::warn!(service = %self.name, error = %e, "could not re-publish the failed message; requeued by the broker");
+                self.settle(acker, Settle::Reject { requeue: true }).await;
+            }
+        }
+    }
+
     async fn done(
         &self,
         msg: &Message,
@@ -836,7 +1020,12 @@ impl Service {
             match p.as_ref() {
                 Some(p) if p.usable() => {
                     if let Err(e) = p
-                        .publish(&msg.routing_key, &msg.body, msg.properties.clone(), false)
+                        .publish(
+                            &msg.routing_key,
+                            &msg.body,
+                            amqp::without_daemon_headers(&msg.properties),
+                            false,
+                        )
                         .await
                     {
                         tracing::warn!(service = %self.name, error = %e, "publish_on_done failed");
@@ -859,14 +1048,20 @@ impl Service {
             "altrepodb_jobs_total",
             &[("service", &self.name), ("result", "failed")],
         );
-        // A job that failed because the database was away is always requeued.
+        // A job that failed because the database was away is always requeued, uncounted.
         let requeue = transient || self.cfg.requeue_on_reject;
         tracing::error!(service = %self.name, job = %what, reason = %reason, requeue, "job failed; message rejected");
         self.shared
             .health
             .error(&self.name, &format!("{what}: {reason}"));
         if let Some(a) = acker {
-            self.settle(a, Settle::Reject { requeue }).await;
+            if transient {
+                self.settle(a, Settle::Reject { requeue: true }).await;
+            } else if self.cfg.requeue_on_reject {
+                self.requeue_counted(msg, a).await;
+            } else {
+                self.settle(a, Settle::Reject { requeue: false }).await;
+            }
         }
         self.shared.notifier.send(Note::new(
             &self.name,
@@ -924,6 +1119,7 @@ impl Service {
                 body: bytes,
                 properties: amqp::json_properties(),
                 delivery_count: None,
+                failures: 0,
                 redelivered: false,
                 origin: Origin::Schedule,
             };
@@ -945,7 +1141,19 @@ impl Service {
 
 enum Settle {
     Ack,
-    Reject { requeue: bool },
+    /// Acknowledged because a copy with its failure counted was re-published: counted in
+    /// `messages_republished_total`, not as acknowledged work.
+    AckRepublished,
+    Reject {
+        requeue: bool,
+    },
+}
+
+/// Returns once `conn` is no longer connected.
+async fn connection_lost(conn: &Connection) {
+    while conn.status().connected() {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
 }
 
 /// `SELECT 1` with a 10 s limit.

@@ -256,8 +256,9 @@ async fn panics_are_contained_redelivery_is_limited_and_a_database_outage_is_wai
         d.log_text()
     );
 
-    // A panicking job: requeued (requeue_on_reject), redelivered with x-delivery-count 1, 2,
-    // 3; the fourth delivery exceeds max_redeliver_count and is rejected for good.
+    // A panicking job: with requeue_on_reject the daemon counts the failure itself and
+    // re-publishes the message into the queue with the count (x-altrepodb-failures 1, 2); the
+    // third failure exceeds max_redeliver_count and the message is rejected for good.
     publish(&conn, &ex, "probe.run", br#"{"panic": true}"#).await;
     assert!(
         d.wait_until(Duration::from_secs(30), || {
@@ -274,11 +275,15 @@ async fn panics_are_contained_redelivery_is_limited_and_a_database_outage_is_wai
     );
     assert_eq!(
         d.metric("altrepodb_messages_received_total{service=\"probe_loader\"}"),
-        4.0
+        3.0
+    );
+    assert_eq!(
+        d.metric("altrepodb_messages_republished_total{service=\"probe_loader\"}"),
+        2.0
     );
     assert_eq!(
         d.metric("altrepodb_messages_rejected_total{service=\"probe_loader\",requeue=\"true\"}"),
-        3.0
+        0.0
     );
     let limit = d.with_message("message rejected");
     assert!(
