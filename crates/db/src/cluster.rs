@@ -202,7 +202,8 @@ fn quote(s: &str) -> String {
 /// the schema (insert deduplication on plain MergeTree tables): `None` for any other statement.
 /// Replicated tables deduplicate inserts through Keeper by themselves (their
 /// `replicated_deduplication_window`), so with `--replicated` the statement is dropped
-/// (`Some(None)`); otherwise it runs on every node, on the local table of a sharded one.
+/// (`Some(None)`); otherwise it runs on every node. The tables it names are small task tables,
+/// never sharded ([`SHARDABLE_TABLES`]), so it always names the table itself.
 fn render_dedup_setting(opts: &ClusterOptions, stmt: &str) -> Option<Option<String>> {
     let rest = stmt.trim().strip_prefix("ALTER TABLE ")?;
     let (name, setting) = rest.split_once(' ')?;
@@ -215,12 +216,9 @@ fn render_dedup_setting(opts: &ClusterOptions, stmt: &str) -> Option<Option<Stri
     if opts.replicated {
         return Some(None);
     }
-    let table = match opts.sharded.get(name) {
-        Some(_) => format!("{name}_local"),
-        None => name.to_owned(),
-    };
+    debug_assert!(!SHARDABLE_TABLES.contains(&name));
     Some(Some(format!(
-        "ALTER TABLE {table} ON CLUSTER {} {setting}",
+        "ALTER TABLE {name} ON CLUSTER {} {setting}",
         opts.cluster
     )))
 }
@@ -687,6 +685,21 @@ mod tests {
                     .to_owned()
             ]
         );
+        // Every table the schema gives the setting is one that cannot be sharded.
+        let with_setting: Vec<String> = SCHEMA_FILES
+            .iter()
+            .flat_map(|(_, sql)| schema::split_statements(sql))
+            .filter_map(|s| {
+                s.trim()
+                    .strip_prefix("ALTER TABLE ")?
+                    .split_once(" MODIFY SETTING non_replicated_deduplication_window")
+                    .map(|(t, _)| t.to_owned())
+            })
+            .collect();
+        assert!(with_setting.contains(&"TaskApprovals".to_owned()));
+        for table in &with_setting {
+            assert!(!SHARDABLE_TABLES.contains(&table.as_str()), "{table}");
+        }
         assert!(render_statement(&opts(true, ""), stmt, "f", 1)
             .unwrap()
             .is_empty());
