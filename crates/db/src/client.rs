@@ -189,6 +189,7 @@ impl Db {
 
     /// Runs one statement that returns no rows.
     pub async fn execute(&self, sql: &str, context: &str) -> Result<(), DbError> {
+        stats::round_trips_add(1);
         self.client
             .query_raw(sql)
             .execute()
@@ -198,6 +199,7 @@ impl Db {
 
     /// Runs a query and returns the whole result in `format` (e.g. `TSV`, `JSONEachRow`).
     pub async fn fetch_text(&self, sql: &str, format: &str) -> Result<Vec<u8>, DbError> {
+        stats::round_trips_add(1);
         let mut cursor = self
             .client
             .query_raw(sql)
@@ -218,4 +220,54 @@ fn root_cause(err: &(dyn std::error::Error + 'static)) -> String {
         cur = next;
     }
     one_line(&cur.to_string())
+}
+
+/// Client-side counters of the requests this process sends: round trips (every query,
+/// insert batch and statement is one HTTP request) and, for the checks, the rows the server
+/// read to answer them (`X-ClickHouse-Summary` `read_rows`). `-D` prints them, so a check
+/// that scans a table instead of following its sorting key shows at once.
+pub mod stats {
+    use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+    use std::sync::Mutex;
+
+    static ROUND_TRIPS: AtomicU64 = AtomicU64::new(0);
+    static ROWS_READ: AtomicU64 = AtomicU64::new(0);
+    static LOG_QUERIES: AtomicBool = AtomicBool::new(false);
+    static QUERIES: Mutex<Vec<(String, u64)>> = Mutex::new(Vec::new());
+
+    /// Counts `n` requests sent to the server.
+    pub fn round_trips_add(n: u64) {
+        ROUND_TRIPS.fetch_add(n, Ordering::Relaxed);
+    }
+
+    /// Requests sent so far by this process.
+    pub fn round_trips() -> u64 {
+        ROUND_TRIPS.load(Ordering::Relaxed)
+    }
+
+    /// Rows the server read for the checks so far (where it reported them).
+    pub fn rows_read() -> u64 {
+        ROWS_READ.load(Ordering::Relaxed)
+    }
+
+    /// Keeps a list of the checks with the rows each read (for `-D`); off by default.
+    pub fn log_queries(on: bool) {
+        LOG_QUERIES.store(on, Ordering::Relaxed);
+    }
+
+    /// Records one check: what it asked and how many rows the server read for it.
+    pub fn record_read(what: &str, rows: u64) {
+        ROWS_READ.fetch_add(rows, Ordering::Relaxed);
+        if LOG_QUERIES.load(Ordering::Relaxed) {
+            if let Ok(mut q) = QUERIES.lock() {
+                q.push((what.to_owned(), rows));
+            }
+        }
+        tracing::debug!(rows_read = rows, "check: {what}");
+    }
+
+    /// The checks recorded since the last call (with [`log_queries`] on), oldest first.
+    pub fn take_queries() -> Vec<(String, u64)> {
+        QUERIES.lock().map(|mut q| std::mem::take(&mut *q)).unwrap_or_default()
+    }
 }

@@ -31,10 +31,10 @@ struct CountRow {
 
 /// How many `Depends` rows [`insert_file_provides`] would add now.
 pub async fn count_file_provides(db: &Db, context: &str) -> Result<u64, DbError> {
-    let rows: Vec<CountRow> = db
+    let q = db
         .client()
-        .query_raw(&format!("SELECT count() AS n FROM ({FILE_PROVIDES})"))
-        .fetch_all()
+        .query_raw(&format!("SELECT count() AS n FROM ({FILE_PROVIDES})"));
+    let rows: Vec<CountRow> = crate::sink::fetch_counted(q, "file provides (count)")
         .await
         .map_err(|e| db.classify(&e, &format!("{context}: counting file provides")))?;
     Ok(rows.first().map(|r| r.n).unwrap_or(0))
@@ -70,6 +70,7 @@ pub async fn remove_package_sets(
         "DELETE FROM PackageSetName WHERE toString(pkgset_ruuid) IN {r:Array(String)}",
     ];
     for sql in statements {
+        crate::client::stats::round_trips_add(1);
         db.client()
             .query_raw(sql)
             .param("r", roots)

@@ -50,21 +50,43 @@ impl PackageStore {
             }
         }
         let hashes: Vec<u64> = fresh.iter().map(|r| r.pkg_hash).collect();
+        let mut names: Vec<String> = fresh.iter().map(|r| r.package.pkg_name.clone()).collect();
+        names.sort_unstable();
+        names.dedup();
+        // By (name, hash): the name keeps the lookup on the sorting key of `Packages`.
         let have_pkg = sink
             .check::<PackagesRow>()
+            .any_of("pkg_name", names)
             .present("pkg_hash", &hashes)
             .await?;
+        // A package without a `Packages` row is new: its other rows are written after that
+        // row, so there are none to find. Only the others (an interrupted load) are checked
+        // table by table, each through its table's sorting key.
+        let partial: Vec<&PackageRows> =
+            fresh.iter().filter(|r| have_pkg.contains(&r.pkg_hash)).collect();
+        let partial_hashes: Vec<u64> = partial.iter().map(|r| r.pkg_hash).collect();
         let have_files = sink
             .check::<FilesRow>()
-            .present("pkg_hash", &hashes)
+            .present("pkg_hash", &partial_hashes)
             .await?;
-        let have_deps = sink
-            .check::<DependsRow>()
-            .present("pkg_hash", &hashes)
-            .await?;
+        let mut dep_names: Vec<String> = partial
+            .iter()
+            .flat_map(|r| r.depends.iter().map(|d| d.dp_name.clone()))
+            .collect();
+        dep_names.sort_unstable();
+        dep_names.dedup();
+        // `Depends` is sorted by `dp_name`: ask by the names the packages depend on.
+        let have_deps = if dep_names.is_empty() {
+            HashSet::new()
+        } else {
+            sink.check::<DependsRow>()
+                .any_of("dp_name", dep_names)
+                .present("pkg_hash", &partial_hashes)
+                .await?
+        };
         let have_specs = sink
             .check::<SpecfilesRow>()
-            .present("pkg_hash", &hashes)
+            .present("pkg_hash", &partial_hashes)
             .await?;
         let mut chlog: Vec<u64> = fresh
             .iter()
