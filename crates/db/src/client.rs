@@ -48,6 +48,8 @@ fn http_client(url: &str) -> Result<Client, DbError> {
 pub struct Db {
     base: Client,
     client: Client,
+    /// `client` without row-type validation, for inserts (see [`Db::insert_client`]).
+    inserts: Client,
     settings: DbSettings,
     url: String,
     server_version: String,
@@ -94,9 +96,11 @@ impl Db {
             .with_user(user)
             .with_password(password);
         let client = base.clone().with_database(&settings.dbname);
+        let inserts = client.clone().with_validation(false);
         let mut db = Db {
             base,
             client,
+            inserts,
             settings: settings.clone(),
             url,
             server_version: String::new(),
@@ -160,6 +164,21 @@ impl Db {
     /// The client bound to the configured database.
     pub fn client(&self) -> &Client {
         &self.client
+    }
+
+    /// The client loaders' inserts use: plain `RowBinary`, without the `DESCRIBE TABLE`
+    /// round trip the validating client sends before the first insert into each table in
+    /// each process (16 of them for one task, more than its checks). The row structs are
+    /// held to the schema by the tests that load with [`Db::with_insert_validation`] on.
+    pub fn insert_client(&self) -> &Client {
+        &self.inserts
+    }
+
+    /// Turns the type validation of inserts on or off (off by default; tests turn it on to
+    /// check every row struct against the live schema).
+    pub fn with_insert_validation(mut self, on: bool) -> Self {
+        self.inserts = self.client.clone().with_validation(on);
+        self
     }
 
     /// A client not bound to any database (for `CREATE DATABASE`).
@@ -268,6 +287,9 @@ pub mod stats {
 
     /// The checks recorded since the last call (with [`log_queries`] on), oldest first.
     pub fn take_queries() -> Vec<(String, u64)> {
-        QUERIES.lock().map(|mut q| std::mem::take(&mut *q)).unwrap_or_default()
+        QUERIES
+            .lock()
+            .map(|mut q| std::mem::take(&mut *q))
+            .unwrap_or_default()
     }
 }

@@ -4,9 +4,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use altrepodb_load::bounded::ReadLimits;
-use altrepodb_load::task::{
-    clean_tasks, load_task, load_tasks, TaskCleanOptions, TaskLoadOptions,
-};
+use altrepodb_load::task::{clean_tasks, load_task, load_tasks, TaskCleanOptions, TaskLoadOptions};
 use altrepodb_load::Observer;
 use anyhow::Result;
 
@@ -165,9 +163,7 @@ fn task_dirs(root: &std::path::Path) -> Result<Vec<PathBuf>> {
     let mut out: Vec<(u32, PathBuf)> = Vec::new();
     let read = |dir: &std::path::Path| -> Result<Vec<(String, PathBuf)>> {
         let mut v = Vec::new();
-        for e in std::fs::read_dir(dir)
-            .map_err(|e| anyhow::anyhow!("{}: {e}", dir.display()))?
-        {
+        for e in std::fs::read_dir(dir).map_err(|e| anyhow::anyhow!("{}: {e}", dir.display()))? {
             let e = e.map_err(|e| anyhow::anyhow!("{}: {e}", dir.display()))?;
             if e.file_type().map(|t| t.is_dir()).unwrap_or(false) {
                 v.push((e.file_name().to_string_lossy().into_owned(), e.path()));

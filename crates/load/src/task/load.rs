@@ -277,10 +277,9 @@ pub async fn load_tasks(
                             bulk.tasks.push(r);
                         }
                         Some(Err(e)) => bulk.failed.push(failed(path, &e)),
-                        None => bulk.failed.push(failed(
-                            path,
-                            &TaskError::Internal("not loaded".into()),
-                        )),
+                        None => bulk
+                            .failed
+                            .push(failed(path, &TaskError::Internal("not loaded".into()))),
                     }
                 }
             }
@@ -853,11 +852,21 @@ impl Batch<'_> {
             .any_of("pkg_name", names)
             .present("pkg_hash", &hashes)
             .await?;
-        let complete: HashSet<u64> = self
+        let pairs: Vec<(u64, String)> = self
             .sink
             .check::<PackageHashRow>()
-            .present("pkgh_mmh", &hashes)
+            .pairs("pkgh_mmh", "pkgh_md5", &hashes)
             .await?;
+        let mut have_hash: HashSet<(u64, [u8; 16])> = HashSet::new();
+        for (h, md5_hex) in &pairs {
+            let mut md5 = [0u8; 16];
+            if hex::decode_to_slice(md5_hex, &mut md5).is_ok() {
+                have_hash.insert((*h, md5));
+            }
+        }
+        let complete: HashSet<u64> = pairs.iter().map(|(h, _)| *h).collect();
+        // The package path need not ask again what was just asked.
+        self.store = std::mem::take(&mut self.store).knowing(&hashes, have_pkg.clone(), have_hash);
         let mut todo: Vec<PkgTodo> = Vec::new();
         for (i, it) in items.iter_mut().enumerate() {
             // A binary's source package is its iteration's.
@@ -1015,12 +1024,19 @@ impl Batch<'_> {
             iterations.extend(i);
             chroots.extend(c);
         }
-        let chroot_hashes: Vec<u64> = chroots.iter().map(|c| array_hash(&c.tch_chroot)).collect();
-        let have = self
-            .sink
-            .check::<TaskChrootsRow>()
-            .present("tch_hash", &distinct(chroot_hashes))
-            .await?;
+        // By `tch_chroot`, the sorting key (its hash column is not in the key).
+        let keys: Vec<Vec<u64>> = distinct(chroots.iter().map(|c| c.tch_chroot.clone()).collect());
+        let have: HashSet<u64> = if keys.is_empty() {
+            HashSet::new()
+        } else {
+            self.sink
+                .check::<TaskChrootsRow>()
+                .any_of("tch_chroot", keys)
+                .values::<u64>("tch_hash")
+                .await?
+                .into_iter()
+                .collect()
+        };
         let mut seen: HashSet<u64> = HashSet::new();
         let chroots: Vec<_> = chroots
             .into_iter()
@@ -1105,7 +1121,10 @@ impl Batch<'_> {
                 .rows()
                 .await?
         };
-        let want: Vec<TaskProgressRow> = items.iter().map(|it| rows::progress_row(&it.task)).collect();
+        let want: Vec<TaskProgressRow> = items
+            .iter()
+            .map(|it| rows::progress_row(&it.task))
+            .collect();
         self.sink.write(absent(want, &have)).await?;
         Ok(())
     }
@@ -1114,16 +1133,15 @@ impl Batch<'_> {
     /// counted as `FileProvides`; a dry run counts only what the database already holds.
     async fn file_provides(&mut self) -> Result<()> {
         let ctx = self.context.clone();
-        let n = derived::count_file_provides(self.db, &ctx).await?;
+        // A real load learns the count from the insert itself (one round trip).
+        let n = if self.opts.dry_run {
+            derived::count_file_provides(self.db, &ctx).await?
+        } else {
+            derived::insert_file_provides(self.db, &ctx).await?
+        };
         self.sink.count("FileProvides", n);
-        if n == 0 || self.opts.dry_run {
-            return Ok(());
-        }
-        derived::insert_file_provides(self.db, &ctx).await?;
-        self.sink.flush_buffers(&["Depends_buffer"]).await?;
         Ok(())
     }
-
 }
 
 /// The latest stored approval per (subtask, name, type) of `task_id`: the last in
