@@ -48,6 +48,8 @@ fn http_client(url: &str) -> Result<Client, DbError> {
 pub struct Db {
     base: Client,
     client: Client,
+    /// `client` without row-type validation, for inserts (see [`Db::insert_client`]).
+    inserts: Client,
     settings: DbSettings,
     url: String,
     server_version: String,
@@ -94,9 +96,11 @@ impl Db {
             .with_user(user)
             .with_password(password);
         let client = base.clone().with_database(&settings.dbname);
+        let inserts = client.clone().with_validation(false);
         let mut db = Db {
             base,
             client,
+            inserts,
             settings: settings.clone(),
             url,
             server_version: String::new(),
@@ -162,6 +166,21 @@ impl Db {
         &self.client
     }
 
+    /// The client loaders' inserts use: plain `RowBinary`, without the `DESCRIBE TABLE`
+    /// round trip the validating client sends before the first insert into each table in
+    /// each process (16 of them for one task, more than its checks). The row structs are
+    /// held to the schema by the tests that load with [`Db::with_insert_validation`] on.
+    pub fn insert_client(&self) -> &Client {
+        &self.inserts
+    }
+
+    /// Turns the type validation of inserts on or off (off by default; tests turn it on to
+    /// check every row struct against the live schema).
+    pub fn with_insert_validation(mut self, on: bool) -> Self {
+        self.inserts = self.client.clone().with_validation(on);
+        self
+    }
+
     /// A client not bound to any database (for `CREATE DATABASE`).
     pub fn server_client(&self) -> &Client {
         &self.base
@@ -189,6 +208,7 @@ impl Db {
 
     /// Runs one statement that returns no rows.
     pub async fn execute(&self, sql: &str, context: &str) -> Result<(), DbError> {
+        stats::round_trips_add(1);
         self.client
             .query_raw(sql)
             .execute()
@@ -198,6 +218,7 @@ impl Db {
 
     /// Runs a query and returns the whole result in `format` (e.g. `TSV`, `JSONEachRow`).
     pub async fn fetch_text(&self, sql: &str, format: &str) -> Result<Vec<u8>, DbError> {
+        stats::round_trips_add(1);
         let mut cursor = self
             .client
             .query_raw(sql)
@@ -218,4 +239,57 @@ fn root_cause(err: &(dyn std::error::Error + 'static)) -> String {
         cur = next;
     }
     one_line(&cur.to_string())
+}
+
+/// Client-side counters of the requests this process sends: round trips (every query,
+/// insert batch and statement is one HTTP request) and, for the checks, the rows the server
+/// read to answer them (`X-ClickHouse-Summary` `read_rows`). `-D` prints them, so a check
+/// that scans a table instead of following its sorting key shows at once.
+pub mod stats {
+    use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+    use std::sync::Mutex;
+
+    static ROUND_TRIPS: AtomicU64 = AtomicU64::new(0);
+    static ROWS_READ: AtomicU64 = AtomicU64::new(0);
+    static LOG_QUERIES: AtomicBool = AtomicBool::new(false);
+    static QUERIES: Mutex<Vec<(String, u64)>> = Mutex::new(Vec::new());
+
+    /// Counts `n` requests sent to the server.
+    pub fn round_trips_add(n: u64) {
+        ROUND_TRIPS.fetch_add(n, Ordering::Relaxed);
+    }
+
+    /// Requests sent so far by this process.
+    pub fn round_trips() -> u64 {
+        ROUND_TRIPS.load(Ordering::Relaxed)
+    }
+
+    /// Rows the server read for the checks so far (where it reported them).
+    pub fn rows_read() -> u64 {
+        ROWS_READ.load(Ordering::Relaxed)
+    }
+
+    /// Keeps a list of the checks with the rows each read (for `-D`); off by default.
+    pub fn log_queries(on: bool) {
+        LOG_QUERIES.store(on, Ordering::Relaxed);
+    }
+
+    /// Records one check: what it asked and how many rows the server read for it.
+    pub fn record_read(what: &str, rows: u64) {
+        ROWS_READ.fetch_add(rows, Ordering::Relaxed);
+        if LOG_QUERIES.load(Ordering::Relaxed) {
+            if let Ok(mut q) = QUERIES.lock() {
+                q.push((what.to_owned(), rows));
+            }
+        }
+        tracing::debug!(rows_read = rows, "check: {what}");
+    }
+
+    /// The checks recorded since the last call (with [`log_queries`] on), oldest first.
+    pub fn take_queries() -> Vec<(String, u64)> {
+        QUERIES
+            .lock()
+            .map(|mut q| std::mem::take(&mut *q))
+            .unwrap_or_default()
+    }
 }

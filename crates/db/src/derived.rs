@@ -31,24 +31,35 @@ struct CountRow {
 
 /// How many `Depends` rows [`insert_file_provides`] would add now.
 pub async fn count_file_provides(db: &Db, context: &str) -> Result<u64, DbError> {
-    let rows: Vec<CountRow> = db
+    let q = db
         .client()
-        .query_raw(&format!("SELECT count() AS n FROM ({FILE_PROVIDES})"))
-        .fetch_all()
+        .query_raw(&format!("SELECT count() AS n FROM ({FILE_PROVIDES})"));
+    let rows: Vec<CountRow> = crate::sink::fetch_counted(q, "file provides (count)")
         .await
         .map_err(|e| db.classify(&e, &format!("{context}: counting file provides")))?;
     Ok(rows.first().map(|r| r.n).unwrap_or(0))
 }
 
-/// Adds the file-provides rows to `Depends` (through its buffer).
-pub async fn insert_file_provides(db: &Db, context: &str) -> Result<(), DbError> {
-    db.execute(
-        &format!(
-            "INSERT INTO Depends_buffer (pkg_hash, dp_name, dp_version, dp_flag, dp_type) {FILE_PROVIDES}"
-        ),
-        &format!("{context}: inserting file provides"),
-    )
-    .await
+/// Adds the file-provides rows to `Depends` and returns how many it added (the server's
+/// `written_rows`), in one round trip. The rows go to `Depends` itself, not its Buffer: they
+/// are on disk when this returns, with no flush to follow.
+pub async fn insert_file_provides(db: &Db, context: &str) -> Result<u64, DbError> {
+    crate::client::stats::round_trips_add(1);
+    let sql = format!(
+        "INSERT INTO Depends (pkg_hash, dp_name, dp_version, dp_flag, dp_type) {FILE_PROVIDES}"
+    );
+    let err = |e: clickhouse::error::Error| {
+        db.classify(&e, &format!("{context}: inserting file provides"))
+    };
+    let mut cursor = db
+        .client()
+        .query_raw(&sql)
+        .with_setting("wait_end_of_query", "1")
+        .fetch_bytes("TabSeparated")
+        .map_err(err)?;
+    cursor.collect().await.map_err(err)?;
+    // ClickHouse (and the embedded server) answer every statement with the summary.
+    Ok(cursor.summary().and_then(|s| s.written_rows()).unwrap_or(0))
 }
 
 /// Removes the package-set trees with root UUIDs `roots` (as text) and what their roots
@@ -70,6 +81,7 @@ pub async fn remove_package_sets(
         "DELETE FROM PackageSetName WHERE toString(pkgset_ruuid) IN {r:Array(String)}",
     ];
     for sql in statements {
+        crate::client::stats::round_trips_add(1);
         db.client()
             .query_raw(sql)
             .param("r", roots)

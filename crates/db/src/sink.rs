@@ -72,6 +72,7 @@ params!(
     u16 => "UInt16",
     u32 => "UInt32",
     u64 => "UInt64",
+    Vec<u64> => "Array(UInt64)",
     String => "String",
     &'static str => "String",
     (String, u32, u64) => "Tuple(String, UInt32, UInt64)",
@@ -124,6 +125,22 @@ fn kind(table: &str, column: &str) -> ColumnKind {
     }
 }
 
+/// `toFixedString(unhex(<x>), N)` for a `FixedString(N)` column: hex text decoded to the
+/// column's own type. Without the explicit type ClickHouse converts the decoded `String`s of
+/// an `IN` set itself and loses every value whose last byte is zero (measured on 26.9: 17 of
+/// 6,290 package MD5s).
+fn fixed_from_hex(table: &str, column: &str, x: &str) -> String {
+    let n: usize = column_type(table, column)
+        .and_then(|t| {
+            t.strip_prefix("FixedString(")?
+                .strip_suffix(')')?
+                .parse()
+                .ok()
+        })
+        .unwrap_or(16);
+    format!("toFixedString(unhex({x}), {n})")
+}
+
 /// The expression a check selects for `column` (what the caller's value type reads).
 fn select_expr(table: &str, column: &str) -> String {
     match kind(table, column) {
@@ -136,10 +153,23 @@ fn select_expr(table: &str, column: &str) -> String {
 /// `column = <parameter>` / `column IN <parameter>` with the conversion the column needs.
 fn condition(table: &str, column: &str, param: &str, ty: &str, many: bool) -> String {
     let k = kind(table, column);
-    let (lhs, ty) = match k {
-        ColumnKind::FixedString => (format!("lower(hex(`{column}`))"), ty.to_owned()),
-        _ => (format!("`{column}`"), ty.to_owned()),
-    };
+    let lhs = format!("`{column}`");
+    let ty = ty.to_owned();
+    if k == ColumnKind::FixedString {
+        // The column itself against the decoded values: a function of the column
+        // (`lower(hex(col))`) would hide it from the primary key.
+        return if many {
+            let v = fixed_from_hex(
+                table,
+                column,
+                &format!("arrayJoin({{{param}:Array({ty})}})"),
+            );
+            format!("{lhs} IN (SELECT {v})")
+        } else {
+            let v = fixed_from_hex(table, column, &format!("{{{param}:{ty}}}"));
+            format!("{lhs} = {v}")
+        };
+    }
     if many {
         let ty = if k == ColumnKind::Uuid {
             "UUID".to_owned()
@@ -156,6 +186,23 @@ fn condition(table: &str, column: &str, param: &str, ty: &str, many: bool) -> St
 }
 
 type Binder = Box<dyn Fn(Query, &str) -> Query + Send + Sync>;
+
+/// Runs `q` to the end, counting the round trip and the rows the server read to answer it
+/// ([`crate::client::stats`], printed with `-D`).
+pub async fn fetch_counted<R>(q: Query, what: &str) -> Result<Vec<R>, clickhouse::error::Error>
+where
+    R: Row + RowOwned + RowRead,
+{
+    crate::client::stats::round_trips_add(1);
+    let mut cursor = q.fetch::<R>()?;
+    let mut out = Vec::new();
+    while let Some(r) = cursor.next().await? {
+        out.push(r);
+    }
+    let read = cursor.summary().and_then(|s| s.read_rows()).unwrap_or(0);
+    crate::client::stats::record_read(what, read);
+    Ok(out)
+}
 
 /// The `WHERE` clause of `filters` with parameter names `<prefix>0`, `<prefix>1`, ….
 fn where_clause(table: &str, filters: &[Filter], prefix: &str, extra: Option<String>) -> String {
@@ -319,6 +366,12 @@ impl<'s, 'a, T: Table> Check<'s, 'a, T> {
         bind(&self.filters, q, prefix)
     }
 
+    /// How `-D` names this check: the table and the filtered columns.
+    fn label(&self) -> String {
+        let cols: Vec<&str> = self.filters.iter().map(|f| f.column).collect();
+        format!("{} [{}] {}", self.table(), cols.join(", "), self.what)
+    }
+
     fn err(&self, e: clickhouse::error::Error) -> DbError {
         let what = if self.what.is_empty() {
             format!("checking {}", T::SPEC.name)
@@ -336,18 +389,26 @@ impl<'s, 'a, T: Table> Check<'s, 'a, T> {
             self.assert_column(c);
         }
         let select: Vec<String> = cols.iter().map(|c| select_expr(self.table(), c)).collect();
-        let (lhs, sel) = if cols.len() == 1 {
+        if cols.len() == 1 {
             let c = cols[0];
-            let lhs = match kind(self.table(), c) {
-                ColumnKind::Uuid | ColumnKind::FixedString => select[0].clone(),
-                _ => format!("`{c}`"),
+            let cond = match kind(self.table(), c) {
+                ColumnKind::Uuid => format!("{} IN {{k:Array({})}}", select[0], V::TYPE),
+                // The column itself against decoded values, so the primary key applies.
+                ColumnKind::FixedString => format!(
+                    "`{c}` IN (SELECT {})",
+                    fixed_from_hex(
+                        self.table(),
+                        c,
+                        &format!("arrayJoin({{k:Array({})}})", V::TYPE)
+                    )
+                ),
+                _ => format!("`{c}` IN {{k:Array({})}}", V::TYPE),
             };
-            (lhs, select[0].clone())
+            (cond, select[0].clone())
         } else {
             let s = select.join(", ");
-            (format!("({s})"), s)
-        };
-        (format!("{lhs} IN {{k:Array({})}}", V::TYPE), sel)
+            (format!("({s}) IN {{k:Array({})}}", V::TYPE), s)
+        }
     }
 
     /// Runs `sql` (with parameter `k`) once per chunk of `values`; all answers together.
@@ -359,9 +420,7 @@ impl<'s, 'a, T: Table> Check<'s, 'a, T> {
         let mut out = Vec::new();
         for chunk in values.chunks(self.chunk) {
             let q = self.bind(self.sink.db.client().query_raw(sql), "p");
-            let rows: Vec<R> = q
-                .param("k", chunk)
-                .fetch_all()
+            let rows: Vec<R> = fetch_counted(q.param("k", chunk), &self.label())
                 .await
                 .map_err(|e| self.err(e))?;
             out.extend(rows);
@@ -430,7 +489,9 @@ impl<'s, 'a, T: Table> Check<'s, 'a, T> {
             self.where_clause("p", None)
         );
         let q = self.bind(self.sink.db.client().query_raw(&sql), "p");
-        q.fetch_all().await.map_err(|e| self.err(e))
+        fetch_counted(q, &self.label())
+            .await
+            .map_err(|e| self.err(e))
     }
 
     /// `(key, value)` pairs of the rows whose `key` column is one of `keys` (distinct),
@@ -448,15 +509,24 @@ impl<'s, 'a, T: Table> Check<'s, 'a, T> {
         self.assert_column(key);
         self.assert_column(value);
         let k = select_expr(self.table(), key);
-        let lhs = match kind(self.table(), key) {
-            ColumnKind::Uuid | ColumnKind::FixedString => k.clone(),
-            _ => format!("`{key}`"),
+        let cond = match kind(self.table(), key) {
+            ColumnKind::Uuid => format!("{k} IN {{k:Array({})}}", K::TYPE),
+            // The column itself against decoded values, so the primary key applies.
+            ColumnKind::FixedString => format!(
+                "`{key}` IN (SELECT {})",
+                fixed_from_hex(
+                    self.table(),
+                    key,
+                    &format!("arrayJoin({{k:Array({})}})", K::TYPE)
+                )
+            ),
+            _ => format!("`{key}` IN {{k:Array({})}}", K::TYPE),
         };
         let sql = format!(
             "SELECT DISTINCT {k}, {} FROM {}{}",
             select_expr(self.table(), value),
             self.table(),
-            self.where_clause("p", Some(format!("{lhs} IN {{k:Array({})}}", K::TYPE)))
+            self.where_clause("p", Some(cond))
         );
         self.chunked(&sql, keys).await
     }
@@ -477,7 +547,9 @@ impl<'s, 'a, T: Table> Check<'s, 'a, T> {
             self.where_clause("p", None)
         );
         let q = self.bind(self.sink.db.client().query(&sql), "p");
-        q.fetch_all::<T>().await.map_err(|e| self.err(e))
+        fetch_counted::<T>(q, &self.label())
+            .await
+            .map_err(|e| self.err(e))
     }
 
     /// How many rows pass the filters.
@@ -488,7 +560,9 @@ impl<'s, 'a, T: Table> Check<'s, 'a, T> {
             self.where_clause("p", None)
         );
         let q = self.bind(self.sink.db.client().query_raw(&sql), "p");
-        let rows: Vec<CountRow> = q.fetch_all().await.map_err(|e| self.err(e))?;
+        let rows: Vec<CountRow> = fetch_counted(q, &self.label())
+            .await
+            .map_err(|e| self.err(e))?;
         Ok(rows.first().map(|r| r.n).unwrap_or(0))
     }
 
@@ -512,6 +586,7 @@ trait Pending: Send + Sync {
     fn table(&self) -> &'static str;
     fn as_any(&mut self) -> &mut dyn Any;
     fn flush(&mut self) -> Pin<Box<dyn Future<Output = Result<(), DbError>> + Send + '_>>;
+    fn pending(&self) -> usize;
 }
 
 struct Writer<T: Table> {
@@ -529,6 +604,10 @@ impl<T: Table> Pending for Writer<T> {
 
     fn flush(&mut self) -> Pin<Box<dyn Future<Output = Result<(), DbError>> + Send + '_>> {
         Box::pin(self.inner.flush())
+    }
+
+    fn pending(&self) -> usize {
+        self.inner.pending()
     }
 }
 
@@ -613,8 +692,7 @@ impl<'a> Sink<'a> {
         for (i, p) in parts.iter().enumerate() {
             q = bind(&p.filters, q, &format!("c{i}_"));
         }
-        let rows: Vec<CountsRow> = q
-            .fetch_all()
+        let rows: Vec<CountsRow> = fetch_counted(q, what)
             .await
             .map_err(|e| self.db.classify(&e, &self.context(what)))?;
         let counts = rows
@@ -629,9 +707,12 @@ impl<'a> Sink<'a> {
         let pos = match self.writers.iter().position(|w| w.table() == T::SPEC.name) {
             Some(p) => p,
             None => {
-                let inner =
-                    BatchInserter::<T>::new(self.db.client(), T::SPEC.insert_into, &self.token)
-                        .with_batch_rows(T::SPEC.batch_rows);
+                let inner = BatchInserter::<T>::new(
+                    self.db.insert_client(),
+                    T::SPEC.insert_into,
+                    &self.token,
+                )
+                .with_batch_rows(T::SPEC.batch_rows);
                 self.writers.push(Box::new(Writer { inner }));
                 self.writers.len() - 1
             }
@@ -649,7 +730,12 @@ impl<'a> Sink<'a> {
         if self.dry_run || rows.is_empty() {
             return Ok(());
         }
-        self.writer::<T>().inner.extend(rows).await
+        let w = self.writer::<T>();
+        // Full batches go out at once: one request each.
+        let per = T::SPEC.batch_rows.max(1);
+        let sent = (w.inner.pending() + rows.len()) / per;
+        crate::client::stats::round_trips_add(sent as u64);
+        w.inner.extend(rows).await
     }
 
     /// Commits what is queued for `T`'s table.
@@ -657,7 +743,11 @@ impl<'a> Sink<'a> {
         if self.dry_run {
             return Ok(());
         }
-        self.writer::<T>().inner.flush().await
+        let w = self.writer::<T>();
+        if w.inner.pending() > 0 {
+            crate::client::stats::round_trips_add(1);
+        }
+        w.inner.flush().await
     }
 
     /// Counts and commits `rows` (nothing is left queued for `T`'s table afterwards).
@@ -669,6 +759,9 @@ impl<'a> Sink<'a> {
     /// Commits everything queued, table by table in the order they were first written.
     async fn commit_all(&mut self) -> Result<(), DbError> {
         for w in &mut self.writers {
+            if w.pending() > 0 {
+                crate::client::stats::round_trips_add(1);
+            }
             w.flush().await?;
         }
         Ok(())
@@ -677,16 +770,68 @@ impl<'a> Sink<'a> {
     /// Makes everything this load wrote durable; call it right before the row that makes
     /// the load visible (a package set's root, a task's state).
     ///
-    /// Commits everything queued, then flushes `buffers` in the given order
-    /// ([`crate::flush::PACKAGE_SET_LOAD`], [`crate::flush::TASK_LOAD`]: what the load's
-    /// insert targets reach, materialized views included). A dry run does neither.
+    /// Commits everything queued, then flushes those of `buffers` that hold rows, in the
+    /// given order ([`crate::flush::PACKAGE_SET_LOAD`], [`crate::flush::TASK_LOAD`]: what
+    /// the load's insert targets reach, materialized views included); one question first
+    /// saves a flush round trip per empty Buffer. A dry run does neither.
     pub async fn before_root(&mut self, buffers: &[&str]) -> Result<(), DbError> {
         if self.dry_run {
             return Ok(());
         }
         self.commit_all().await?;
-        crate::flush::flush_buffers(self.db, buffers).await?;
+        let holding = self.buffers_holding_rows(buffers).await?;
+        let todo: Vec<&str> = buffers
+            .iter()
+            .copied()
+            .filter(|b| holding.contains(*b))
+            .collect();
+        crate::flush::flush_buffers(self.db, &todo).await?;
         Ok(())
+    }
+
+    /// Which of `buffers` hold rows now (one round trip): only those need a flush for what
+    /// this load wrote, or found stored, to be on disk. A Buffer `X_buffer` reports its own
+    /// rows plus those of `X`, so it holds rows when the two counts differ (or are unknown).
+    /// A flush that runs between the two readings only moves rows to disk. Rows that reach
+    /// a Buffer after this question are another load's, which flushes them before its own
+    /// root row.
+    async fn buffers_holding_rows(&self, buffers: &[&str]) -> Result<HashSet<String>, DbError> {
+        if buffers.is_empty() {
+            return Ok(HashSet::new());
+        }
+        #[derive(Debug, Deserialize, Row)]
+        struct Total {
+            name: String,
+            total_rows: Option<u64>,
+        }
+        let dest = |b: &str| b.strip_suffix("_buffer").unwrap_or(b).to_owned();
+        let mut names: Vec<String> = buffers.iter().map(|b| (*b).to_owned()).collect();
+        names.extend(buffers.iter().map(|b| dest(b)));
+        let q = self
+            .db
+            .client()
+            .query_raw(
+                "SELECT name, total_rows FROM system.tables \
+                 WHERE database = currentDatabase() AND name IN {b:Array(String)}",
+            )
+            .param("b", names);
+        let rows: Vec<Total> = fetch_counted(q, "system.tables [name] buffers holding rows")
+            .await
+            .map_err(|e| {
+                self.db
+                    .classify(&e, &self.context("asking which Buffers hold rows"))
+            })?;
+        let total: BTreeMap<String, Option<u64>> =
+            rows.into_iter().map(|r| (r.name, r.total_rows)).collect();
+        let get = |n: &str| total.get(n).copied().flatten();
+        Ok(buffers
+            .iter()
+            .filter(|b| match (get(b), get(&dest(b))) {
+                (Some(x), Some(y)) => x != y,
+                _ => true,
+            })
+            .map(|b| (*b).to_owned())
+            .collect())
     }
 
     /// `OPTIMIZE TABLE` of each of `buffers`, in the given order (what `-f/--flush-buffers`

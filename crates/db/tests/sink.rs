@@ -103,6 +103,24 @@ async fn checks_writes_and_counts() {
         .await
         .unwrap();
     assert_eq!(by_hash, [(42, hex::encode(md5))]);
+    // An MD5 whose last byte is zero is found too (an untyped IN set loses it).
+    let mut md5_zero = [0xcd; 16];
+    md5_zero[15] = 0;
+    sink.write(vec![PackageHashRow {
+        pkgh_mmh: 44,
+        pkgh_md5: md5_zero,
+        pkgh_sha1: [1; 20],
+        pkgh_sha256: [2; 32],
+        pkgh_blake2b: Fixed64([3; 64]),
+    }])
+    .await
+    .unwrap();
+    let by_md5: Vec<(String, u64)> = sink
+        .check::<PackageHashRow>()
+        .pairs("pkgh_md5", "pkgh_mmh", &[hex::encode(md5_zero)])
+        .await
+        .unwrap();
+    assert_eq!(by_md5, [(hex::encode(md5_zero), 44)]);
 
     // DateTime filter from seconds; rows read back whole.
     let state = TaskStatesRow {

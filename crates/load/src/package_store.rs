@@ -20,12 +20,40 @@ use crate::repo::scan::FileDigests;
 pub struct PackageStore {
     /// Hashes this load has written or found complete.
     seen: HashSet<u64>,
+    /// What the loader already asked the database about these packages (see
+    /// [`PackageStore::knowing`]).
+    known: Option<Known>,
+}
+
+/// `Packages` and `PackageHash` as a loader found them for the hashes it asked about.
+#[derive(Debug, Default)]
+struct Known {
+    asked: HashSet<u64>,
+    packages: HashSet<u64>,
+    hashes: HashSet<(u64, [u8; 16])>,
 }
 
 impl PackageStore {
     /// A store that has seen nothing yet.
     pub fn new() -> PackageStore {
         PackageStore::default()
+    }
+
+    /// Takes what the loader has just asked the database for the packages `asked`: which
+    /// have a `Packages` row, and the `(pkg_hash, file MD5)` pairs `PackageHash` has. Chunks
+    /// of those packages are then written without asking again (two round trips fewer).
+    pub fn knowing(
+        mut self,
+        asked: &[u64],
+        packages: HashSet<u64>,
+        hashes: HashSet<(u64, [u8; 16])>,
+    ) -> PackageStore {
+        self.known = Some(Known {
+            asked: asked.iter().copied().collect(),
+            packages,
+            hashes,
+        });
+        self
     }
 
     /// Writes one chunk of parsed packages with their files' digests, insert-if-absent per
@@ -50,21 +78,53 @@ impl PackageStore {
             }
         }
         let hashes: Vec<u64> = fresh.iter().map(|r| r.pkg_hash).collect();
-        let have_pkg = sink
-            .check::<PackagesRow>()
-            .present("pkg_hash", &hashes)
-            .await?;
+        let mut names: Vec<String> = fresh.iter().map(|r| r.package.pkg_name.clone()).collect();
+        names.sort_unstable();
+        names.dedup();
+        let known = self
+            .known
+            .as_ref()
+            .filter(|k| hash_keys.iter().all(|(h, _)| k.asked.contains(h)));
+        // By (name, hash): the name keeps the lookup on the sorting key of `Packages`.
+        let have_pkg = match known {
+            Some(k) => k.packages.clone(),
+            None => {
+                sink.check::<PackagesRow>()
+                    .any_of("pkg_name", names)
+                    .present("pkg_hash", &hashes)
+                    .await?
+            }
+        };
+        // A package without a `Packages` row is new: its other rows are written after that
+        // row, so there are none to find. Only the others (an interrupted load) are checked
+        // table by table, each through its table's sorting key.
+        let partial: Vec<&PackageRows> = fresh
+            .iter()
+            .filter(|r| have_pkg.contains(&r.pkg_hash))
+            .collect();
+        let partial_hashes: Vec<u64> = partial.iter().map(|r| r.pkg_hash).collect();
         let have_files = sink
             .check::<FilesRow>()
-            .present("pkg_hash", &hashes)
+            .present("pkg_hash", &partial_hashes)
             .await?;
-        let have_deps = sink
-            .check::<DependsRow>()
-            .present("pkg_hash", &hashes)
-            .await?;
+        let mut dep_names: Vec<String> = partial
+            .iter()
+            .flat_map(|r| r.depends.iter().map(|d| d.dp_name.clone()))
+            .collect();
+        dep_names.sort_unstable();
+        dep_names.dedup();
+        // `Depends` is sorted by `dp_name`: ask by the names the packages depend on.
+        let have_deps = if dep_names.is_empty() {
+            HashSet::new()
+        } else {
+            sink.check::<DependsRow>()
+                .any_of("dp_name", dep_names)
+                .present("pkg_hash", &partial_hashes)
+                .await?
+        };
         let have_specs = sink
             .check::<SpecfilesRow>()
-            .present("pkg_hash", &hashes)
+            .present("pkg_hash", &partial_hashes)
             .await?;
         let mut chlog: Vec<u64> = fresh
             .iter()
@@ -81,7 +141,10 @@ impl PackageStore {
             .into_iter()
             .filter(|h| !have_chlog.contains(h))
             .collect();
-        let have_hash = existing_hash_rows(sink, &hash_keys).await?;
+        let have_hash = match known {
+            Some(k) => k.hashes.clone(),
+            None => existing_hash_rows(sink, &hash_keys).await?,
+        };
 
         let mut hash_rows = Vec::new();
         let mut queued: HashSet<(u64, [u8; 16])> = HashSet::new();
@@ -129,6 +192,11 @@ impl PackageStore {
                     changelog.push(c);
                 }
             }
+        }
+        // What this chunk adds is known from now on (a later chunk need not ask either).
+        if let Some(k) = self.known.as_mut() {
+            k.hashes.extend(queued.iter().copied());
+            k.packages.extend(packages.iter().map(|p| p.pkg_hash));
         }
         // Commit this chunk everywhere, then mark its packages complete.
         let s = sink;

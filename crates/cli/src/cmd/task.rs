@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use altrepodb_load::bounded::ReadLimits;
-use altrepodb_load::task::{clean_tasks, load_task, TaskCleanOptions, TaskLoadOptions};
+use altrepodb_load::task::{clean_tasks, load_task, load_tasks, TaskCleanOptions, TaskLoadOptions};
 use altrepodb_load::Observer;
 use anyhow::Result;
 
@@ -15,8 +15,14 @@ use crate::config::workers;
 /// Options of `altrepodb task load`.
 #[derive(Debug, clap::Args)]
 pub struct TaskLoadArgs {
-    /// Task directory, e.g. /tasks/350000 or the archived /archive/tasks/done/_341/350000.
-    pub path: PathBuf,
+    /// Task directory, e.g. /tasks/350000 or the archived /archive/tasks/done/_341/350000;
+    /// several load in bulk (one connection, checks and inserts batched across tasks).
+    #[arg(required_unless_present = "all", num_args = 1..)]
+    pub paths: Vec<PathBuf>,
+    /// Load every task under ROOT (its <id>/ directories, or an archive's _<n>/<id>/), in
+    /// task-id order, in bulk.
+    #[arg(long = "all", value_name = "ROOT")]
+    pub all: Option<PathBuf>,
     /// Threads for reading package files and logs (default: [DEFAULT] workers, else 4).
     #[arg(short = 'w', long = "workers")]
     pub workers: Option<usize>,
@@ -59,16 +65,21 @@ pub struct TaskCleanArgs {
     pub common: CommonArgs,
 }
 
-/// Loads one task directory; prints the summary line (rows per table, seconds) and, with
-/// `--dry-run`, one line per table.
+/// Loads one task directory (prints the summary line, with `--dry-run` one line per
+/// table), or many in bulk (a line per failed task on stderr, the summary line; exit status
+/// 1 when any task failed).
 pub fn load(args: &TaskLoadArgs) -> Result<i32> {
-    let tag = args
-        .path
-        .components()
-        .next_back()
-        .map(|c| c.as_os_str().to_string_lossy().into_owned());
+    let bulk = args.all.is_some() || args.paths.len() > 1;
+    let tag = if bulk {
+        Some("bulk".to_owned())
+    } else {
+        args.paths
+            .first()
+            .and_then(|p| p.components().next_back())
+            .map(|c| c.as_os_str().to_string_lossy().into_owned())
+    };
     let s = setup_with(&args.common, "task_loader", tag.as_deref(), None)?;
-    let mut opts = TaskLoadOptions::new(&args.path);
+    let mut opts = TaskLoadOptions::new(args.paths.first().cloned().unwrap_or_default());
     opts.workers = args.workers.unwrap_or_else(|| workers(&s.ini, 4)).max(1);
     opts.force = args.force;
     opts.dry_run = args.dry_run;
@@ -76,21 +87,105 @@ pub fn load(args: &TaskLoadArgs) -> Result<i32> {
     opts.file_provides = !args.no_file_provides;
     opts.dump_json = args.dumpjson.then(|| PathBuf::from("JSON"));
     opts.limits = ReadLimits::from_env()?;
+    let debug = args.common.debug;
+    altrepodb_db::client::stats::log_queries(debug);
+    let mut paths = args.paths.clone();
+    if let Some(root) = &args.all {
+        paths.extend(task_dirs(root)?);
+    }
     runtime()?.block_on(async {
         let db = connect(&s.settings, true).await?;
         let bars: Arc<dyn Observer> = Arc::new(crate::progress::Bars::default());
-        let report = load_task(&db, &opts, bars).await?;
-        if let Some(p) = &report.dump {
-            println!("dump: {}", p.display());
+        let trips_before = altrepodb_db::client::stats::round_trips();
+        if !bulk {
+            let report = load_task(&db, &opts, bars).await?;
+            if let Some(p) = &report.dump {
+                println!("dump: {}", p.display());
+            }
+            if opts.dry_run {
+                for (table, n) in &report.rows {
+                    println!("{table}\t{n}");
+                }
+            }
+            crate::progress::print_report(&report);
+            if debug {
+                print_round_trips(trips_before, 1);
+            }
+            return Ok(0);
+        }
+        let report = load_tasks(&db, &opts, &paths, bars).await?;
+        for t in &report.tasks {
+            if let Some(p) = &t.dump {
+                println!("dump: {}", p.display());
+            }
         }
         if opts.dry_run {
             for (table, n) in &report.rows {
                 println!("{table}\t{n}");
             }
         }
+        for f in &report.failed {
+            let id = f
+                .task_id
+                .map(|i| i.to_string())
+                .unwrap_or_else(|| "?".into());
+            eprintln!(
+                "altrepodb: task {id} failed ({}): {}",
+                f.path.display(),
+                f.error
+            );
+        }
         crate::progress::print_report(&report);
-        Ok(0)
+        if debug {
+            print_round_trips(trips_before, paths.len());
+        }
+        Ok(if report.failed.is_empty() { 0 } else { 1 })
     })
+}
+
+/// `-D`: the checks with the rows the server read for each, and the round trips per task.
+fn print_round_trips(before: u64, tasks: usize) {
+    use altrepodb_db::client::stats;
+    for (what, rows) in stats::take_queries() {
+        eprintln!("altrepodb: check {what}: read_rows={rows}");
+    }
+    let trips = stats::round_trips() - before;
+    println!(
+        "round trips: {trips} ({:.1} per task), rows read by checks: {}",
+        trips as f64 / tasks.max(1) as f64,
+        stats::rows_read()
+    );
+}
+
+/// The task directories under `root` in task-id order: `<id>/`, or an archive's
+/// `_<n>/<id>/`.
+fn task_dirs(root: &std::path::Path) -> Result<Vec<PathBuf>> {
+    let mut out: Vec<(u32, PathBuf)> = Vec::new();
+    let read = |dir: &std::path::Path| -> Result<Vec<(String, PathBuf)>> {
+        let mut v = Vec::new();
+        for e in std::fs::read_dir(dir).map_err(|e| anyhow::anyhow!("{}: {e}", dir.display()))? {
+            let e = e.map_err(|e| anyhow::anyhow!("{}: {e}", dir.display()))?;
+            if e.file_type().map(|t| t.is_dir()).unwrap_or(false) {
+                v.push((e.file_name().to_string_lossy().into_owned(), e.path()));
+            }
+        }
+        Ok(v)
+    };
+    for (name, path) in read(root)? {
+        if let Ok(id) = name.parse::<u32>() {
+            out.push((id, path));
+        } else if let Some(n) = name.strip_prefix('_') {
+            if n.parse::<u32>().is_ok() {
+                for (name, path) in read(&path)? {
+                    if let Ok(id) = name.parse::<u32>() {
+                        out.push((id, path));
+                    }
+                }
+            }
+        }
+    }
+    out.sort();
+    Ok(out.into_iter().map(|(_, p)| p).collect())
 }
 
 /// Marks vanished tasks DELETED and lists unclear states; prints the summary line.
@@ -120,7 +215,8 @@ pub fn clean(args: &TaskCleanArgs) -> Result<i32> {
 /// The original `task_loader` options as `altrepodb task load` options.
 pub fn from_task_loader(a: crate::aliases::TaskLoaderArgs) -> TaskLoadArgs {
     TaskLoadArgs {
-        path: a.path,
+        paths: vec![a.path],
+        all: None,
         workers: Some(a.workers),
         flush_buffers: a.flush_buffers,
         force: a.force,

@@ -31,6 +31,8 @@ pub mod source;
 
 pub use clean::{clean_tasks, TaskCleanOptions, TaskCleanReport, UnclearState};
 pub use error::TaskError;
-pub use load::{load_task, TaskLoadOptions, TaskLoadReport};
+pub use load::{
+    load_task, load_tasks, BulkLoadReport, FailedTask, TaskLoadOptions, TaskLoadReport,
+};
 pub use read::read_task;
 pub use source::{archived_task_path, locate_task, TaskDir};
