@@ -231,6 +231,33 @@ pub struct FeedLoaderArgs {
     pub db: OrigDbArgs,
 }
 
+/// `bugzilla_loader|repocop_loader|watch_loader [--url URL] [--timeout S]`: the original's
+/// options plus the feed's URL (default: the original's hard-coded one).
+#[derive(Debug, Parser)]
+pub struct UrlFeedLoaderArgs {
+    /// The feed's URL (default: the original's).
+    #[arg(long)]
+    pub url: Option<String>,
+    /// Seconds to wait for an answer and between body chunks.
+    #[arg(long, default_value_t = 30)]
+    pub timeout: u64,
+    /// Database options.
+    #[command(flatten)]
+    pub db: OrigDbArgs,
+}
+
+fn url_feed(feed: crate::cmd::feeds::UrlFeed, args: Vec<OsString>) -> anyhow::Result<i32> {
+    let a = UrlFeedLoaderArgs::try_parse_from(&args).unwrap_or_else(|e| e.exit());
+    crate::cmd::feeds::url_feed(
+        feed,
+        &crate::cmd::feeds::UrlFeedArgs {
+            url: a.url,
+            timeout: a.timeout,
+            common: a.db.to_common(),
+        },
+    )
+}
+
 /// `spdx_loader [-g DIR]`
 #[derive(Debug, Parser)]
 #[command(name = "spdx_loader", about = "Load SPDX license list into database")]
@@ -238,6 +265,9 @@ pub struct SpdxLoaderArgs {
     /// Local clone of the SPDX license list data.
     #[arg(short = 'g', long = "git-root", default_value = "~/SPDX")]
     pub git_root: String,
+    /// Run `git pull` inside the clone first.
+    #[arg(long)]
+    pub update: bool,
     /// Database options.
     #[command(flatten)]
     pub db: OrigDbArgs,
@@ -331,6 +361,15 @@ pub fn run(name: &str, args: Vec<OsString>) -> Option<i32> {
                 &crate::cmd::task::from_task_cleaner(a),
             ));
         }
+        "spdx_loader" => {
+            let a = SpdxLoaderArgs::try_parse_from(&args).unwrap_or_else(|e| e.exit());
+            return done(crate::cmd::feeds::spdx(&crate::cmd::feeds::SpdxLoadArgs {
+                git_root: a.git_root,
+                update: a.update,
+                common: a.db.to_common(),
+            }));
+        }
+        "watch_loader" => return done(url_feed(crate::cmd::feeds::UrlFeed::Watch, args)),
         "altrepod" | "uploaderd" => {
             let a = DaemonArgs::try_parse_from(&args).unwrap_or_else(|e| e.exit());
             return done(crate::cmd::daemon::run(&a));
@@ -359,13 +398,9 @@ pub fn run(name: &str, args: Vec<OsString>) -> Option<i32> {
             AclLoaderArgs::try_parse_from(&args).map(drop),
             "altrepodb acl load",
         ),
-        "beehive_loader" | "bugzilla_loader" | "repocop_loader" | "watch_loader" => (
+        "beehive_loader" | "bugzilla_loader" | "repocop_loader" => (
             FeedLoaderArgs::try_parse_from(&args).map(drop),
             "altrepodb feed",
-        ),
-        "spdx_loader" => (
-            SpdxLoaderArgs::try_parse_from(&args).map(drop),
-            "altrepodb spdx load",
         ),
         _ => return None,
     };

@@ -48,6 +48,18 @@ pub enum Command {
         #[command(subcommand)]
         action: TaskAction,
     },
+    /// Load the SPDX license list from a local copy (the original spdx_loader).
+    Spdx {
+        /// The `spdx` action.
+        #[command(subcommand)]
+        action: SpdxAction,
+    },
+    /// Load watch-total.txt: newer upstream versions (the original watch_loader).
+    Watch {
+        /// The `watch` action.
+        #[command(subcommand)]
+        action: UrlFeedAction,
+    },
     /// Run the AMQP-driven upload service (the original `uploaderd`).
     Daemon(crate::cmd::daemon::DaemonArgs),
     /// Publish a trigger message to a daemon service (the original `repodb_amqpfire`).
@@ -105,6 +117,20 @@ pub enum BenchAction {
 pub enum PackageAction {
     /// Load one source RPM: its package rows, spec file and digests.
     Load(crate::cmd::package::PackageLoadArgs),
+}
+
+/// `altrepodb spdx …`
+#[derive(Debug, Subcommand)]
+pub enum SpdxAction {
+    /// Load licenses and exceptions not stored yet.
+    Load(crate::cmd::feeds::SpdxLoadArgs),
+}
+
+/// `altrepodb watch|repocop|bugzilla …`
+#[derive(Debug, Subcommand)]
+pub enum UrlFeedAction {
+    /// Download the feed and write what is new.
+    Load(crate::cmd::feeds::UrlFeedArgs),
 }
 
 /// `altrepodb repo …`

@@ -6,15 +6,19 @@
 #![deny(missing_docs)]
 
 pub mod bounded;
+pub mod feed;
 #[doc(hidden)]
 pub mod fuzzing;
+pub mod http;
 pub mod package;
 pub mod package_loader;
 pub mod package_store;
 pub mod repo;
 pub mod report;
 pub mod safe_path;
+pub mod spdx;
 pub mod task;
+pub mod watch;
 
 pub use report::{LoadReport, Skipped};
 

@@ -1,0 +1,112 @@
+//! The enrichment-feed loaders: `altrepodb spdx|watch|repocop|bugzilla|acl|beehive load`
+//! (the original `spdx_loader`, `watch_loader`, … ; original-system §1.6–§1.11, §8).
+
+use std::path::PathBuf;
+
+use std::time::Duration;
+
+use altrepodb_load::feed::FeedOptions;
+use altrepodb_load::spdx::{load_spdx, SpdxOptions};
+use altrepodb_load::LoadReport;
+use anyhow::Result;
+
+use super::{connect, runtime, setup_with};
+use crate::cli::CommonArgs;
+
+/// `~/x` → `$HOME/x` (the original's default `-g ~/SPDX` is written with a tilde).
+pub fn expand_home(path: &str) -> PathBuf {
+    match path
+        .strip_prefix("~/")
+        .or(if path == "~" { Some("") } else { None })
+    {
+        Some(rest) => {
+            let home = std::env::var_os("HOME").unwrap_or_default();
+            PathBuf::from(home).join(rest)
+        }
+        None => PathBuf::from(path),
+    }
+}
+
+/// Options of `altrepodb spdx load`.
+#[derive(Debug, clap::Args)]
+pub struct SpdxLoadArgs {
+    /// Local copy of SPDX license-list-data (`json/details`, `json/exceptions`).
+    #[arg(short = 'g', long = "git-root", default_value = "~/SPDX")]
+    pub git_root: String,
+    /// Run `git pull` inside the copy first (it must be a git clone).
+    #[arg(long)]
+    pub update: bool,
+    /// Database and logging options.
+    #[command(flatten)]
+    pub common: CommonArgs,
+}
+
+/// Loads the SPDX license list; prints the summary line.
+pub fn spdx(args: &SpdxLoadArgs) -> Result<i32> {
+    let s = setup_with(&args.common, "spdx_loader", None, None)?;
+    let opts = SpdxOptions {
+        root: expand_home(&args.git_root),
+        update: args.update,
+    };
+    runtime()?.block_on(async {
+        let db = connect(&s.settings, true).await?;
+        let report = load_spdx(&db, &opts).await?;
+        crate::progress::print_report(&report);
+        Ok(0)
+    })
+}
+
+/// Options of `altrepodb watch|repocop|bugzilla load`.
+#[derive(Debug, clap::Args)]
+pub struct UrlFeedArgs {
+    /// The feed's URL (default: the original's).
+    #[arg(long)]
+    pub url: Option<String>,
+    /// Seconds to wait for an answer and between body chunks.
+    #[arg(long, default_value_t = 30)]
+    pub timeout: u64,
+    /// Database and logging options.
+    #[command(flatten)]
+    pub common: CommonArgs,
+}
+
+/// Which URL feed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UrlFeed {
+    /// `watch_loader`.
+    Watch,
+}
+
+impl UrlFeed {
+    fn tool(self) -> &'static str {
+        match self {
+            UrlFeed::Watch => "watch_loader",
+        }
+    }
+
+    fn default_url(self) -> &'static str {
+        match self {
+            UrlFeed::Watch => altrepodb_load::watch::DEFAULT_URL,
+        }
+    }
+}
+
+/// Runs one URL feed loader; prints the summary line.
+pub fn url_feed(feed: UrlFeed, args: &UrlFeedArgs) -> Result<i32> {
+    let s = setup_with(&args.common, feed.tool(), None, None)?;
+    let opts = FeedOptions {
+        url: args
+            .url
+            .clone()
+            .unwrap_or_else(|| feed.default_url().to_owned()),
+        timeout: Duration::from_secs(args.timeout.max(1)),
+    };
+    runtime()?.block_on(async {
+        let db = connect(&s.settings, true).await?;
+        let report: LoadReport = match feed {
+            UrlFeed::Watch => altrepodb_load::watch::load_watch(&db, &opts).await?,
+        };
+        crate::progress::print_report(&report);
+        Ok(0)
+    })
+}
