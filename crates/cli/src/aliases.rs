@@ -218,6 +218,9 @@ pub struct AclLoaderArgs {
     /// ACL listing URL.
     #[arg(default_value = "http://git.altlinux.org/acl")]
     pub url: String,
+    /// Seconds to wait for an answer and between body chunks (the original's 10).
+    #[arg(long, default_value_t = 10)]
+    pub timeout: u64,
     /// Database options.
     #[command(flatten)]
     pub db: OrigDbArgs,
@@ -370,6 +373,16 @@ pub fn run(name: &str, args: Vec<OsString>) -> Option<i32> {
             }));
         }
         "watch_loader" => return done(url_feed(crate::cmd::feeds::UrlFeed::Watch, args)),
+        "repocop_loader" => return done(url_feed(crate::cmd::feeds::UrlFeed::Repocop, args)),
+        "bugzilla_loader" => return done(url_feed(crate::cmd::feeds::UrlFeed::Bugzilla, args)),
+        "acl_loader" => {
+            let a = AclLoaderArgs::try_parse_from(&args).unwrap_or_else(|e| e.exit());
+            return done(crate::cmd::feeds::acl(&crate::cmd::feeds::AclLoadArgs {
+                url: a.url,
+                timeout: a.timeout,
+                common: a.db.to_common(),
+            }));
+        }
         "altrepod" | "uploaderd" => {
             let a = DaemonArgs::try_parse_from(&args).unwrap_or_else(|e| e.exit());
             return done(crate::cmd::daemon::run(&a));
@@ -394,11 +407,7 @@ pub fn run(name: &str, args: Vec<OsString>) -> Option<i32> {
             IsoLoaderArgs::try_parse_from(&args).map(drop),
             "altrepodb image load",
         ),
-        "acl_loader" => (
-            AclLoaderArgs::try_parse_from(&args).map(drop),
-            "altrepodb acl load",
-        ),
-        "beehive_loader" | "bugzilla_loader" | "repocop_loader" => (
+        "beehive_loader" => (
             FeedLoaderArgs::try_parse_from(&args).map(drop),
             "altrepodb feed",
         ),

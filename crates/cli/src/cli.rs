@@ -60,6 +60,24 @@ pub enum Command {
         #[command(subcommand)]
         action: UrlFeedAction,
     },
+    /// Load Repocop test results (the original repocop_loader).
+    Repocop {
+        /// The `repocop` action.
+        #[command(subcommand)]
+        action: UrlFeedAction,
+    },
+    /// Load the Bugzilla bug list (the original bugzilla_loader).
+    Bugzilla {
+        /// The `bugzilla` action.
+        #[command(subcommand)]
+        action: UrlFeedAction,
+    },
+    /// Load maintainer ACL lists from a directory listing (the original acl_loader).
+    Acl {
+        /// The `acl` action.
+        #[command(subcommand)]
+        action: AclAction,
+    },
     /// Run the AMQP-driven upload service (the original `uploaderd`).
     Daemon(crate::cmd::daemon::DaemonArgs),
     /// Publish a trigger message to a daemon service (the original `repodb_amqpfire`).
@@ -131,6 +149,13 @@ pub enum SpdxAction {
 pub enum UrlFeedAction {
     /// Download the feed and write what is new.
     Load(crate::cmd::feeds::UrlFeedArgs),
+}
+
+/// `altrepodb acl …`
+#[derive(Debug, Subcommand)]
+pub enum AclAction {
+    /// Download the listing and its ACL files and write the lines that changed.
+    Load(crate::cmd::feeds::AclLoadArgs),
 }
 
 /// `altrepodb repo …`

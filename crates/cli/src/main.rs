@@ -20,8 +20,8 @@ use std::process::ExitCode;
 use clap::Parser;
 
 use crate::cli::{
-    BenchAction, Cli, Command, DbAction, PackageAction, RepoAction, RpmAction, SpdxAction,
-    TaskAction, UrlFeedAction,
+    AclAction, BenchAction, Cli, Command, DbAction, PackageAction, RepoAction, RpmAction,
+    SpdxAction, TaskAction, UrlFeedAction,
 };
 
 /// Exit code of a command or alias that this version cannot run.
@@ -103,6 +103,15 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Watch {
             action: UrlFeedAction::Load(a),
         } => cmd::feeds::url_feed(cmd::feeds::UrlFeed::Watch, &a),
+        Command::Repocop {
+            action: UrlFeedAction::Load(a),
+        } => cmd::feeds::url_feed(cmd::feeds::UrlFeed::Repocop, &a),
+        Command::Bugzilla {
+            action: UrlFeedAction::Load(a),
+        } => cmd::feeds::url_feed(cmd::feeds::UrlFeed::Bugzilla, &a),
+        Command::Acl {
+            action: AclAction::Load(a),
+        } => cmd::feeds::acl(&a),
         Command::Daemon(a) => cmd::daemon::run(&a),
         Command::Amqpfire(a) => cmd::amqpfire::run(&a),
         Command::Bot(a) => cmd::bot::run(&a),

@@ -365,3 +365,377 @@ fn watch_loader_loads_when_newer_only() {
     let out = h.ok("watch_loader", &["--url", &srv.url("/old/watch.txt")]);
     assert_eq!(summary_counts(&out), (0, 0), "{out}");
 }
+
+// ---------------------------------------------------------------------------------------
+// repocop_loader
+
+fn bz2(data: &[u8]) -> Vec<u8> {
+    use std::io::Write;
+    let mut e = bzip2::write::BzEncoder::new(Vec::new(), bzip2::Compression::best());
+    e.write_all(data).unwrap();
+    e.finish().unwrap()
+}
+
+fn repocop_record(name: &str, test: &str, status: &str, message: &str) -> String {
+    format!(
+        r#"{{"pkg_name": "{name}", "pkg_version": "1.0", "pkg_release": "alt1", "pkg_arch": "x86_64",
+            "pkgset_name": "sisyphus", "rc_srcpkg_name": "{name}-src", "rc_srcpkg_version": "1.0",
+            "rc_srcpkg_release": "alt1", "rc_test_name": "{test}", "rc_test_status": "{status}",
+            "rc_test_message": "{message}"}}"#
+    )
+}
+
+#[test]
+fn repocop_loader_loads_a_newer_bzip2_file_only() {
+    let h = Home::new();
+    let srv = FeedServer::start().unwrap();
+    let path = "/pub/repocop/prometheus3/packages.altlinux-sisyphus.json.bz2";
+    let url = srv.url(path);
+    // Synthetic Repocop results in the documented shape.
+    let doc = format!(
+        "[{}, {}]",
+        repocop_record("foo", "rpm-filesystem-conflict", "ok", ""),
+        repocop_record("bar", "unsafe-tmp-usage", "warn", "uses /tmp unsafely")
+    );
+    srv.put(path, bz2(doc.as_bytes()), Some(T1));
+    let out = h.ok("repocop_loader", &["--url", &url]);
+    assert_eq!(summary_counts(&out), (2, 2), "{out}");
+    let t1 = T1.to_string();
+    assert_eq!(
+        h.tsv(
+            "SELECT pkg_name, pkg_version, pkg_release, pkg_arch, pkgset_name, rc_srcpkg_name, \
+             rc_srcpkg_version, rc_srcpkg_release, rc_test_name, toUnixTimestamp(rc_test_date), \
+             rc_test_status, rc_test_message FROM PackagesRepocop ORDER BY pkg_name"
+        ),
+        vec![
+            vec![
+                "bar",
+                "1.0",
+                "alt1",
+                "x86_64",
+                "sisyphus",
+                "bar-src",
+                "1.0",
+                "alt1",
+                "unsafe-tmp-usage",
+                &t1,
+                "warn",
+                "uses /tmp unsafely"
+            ],
+            vec![
+                "foo",
+                "1.0",
+                "alt1",
+                "x86_64",
+                "sisyphus",
+                "foo-src",
+                "1.0",
+                "alt1",
+                "rpm-filesystem-conflict",
+                &t1,
+                "ok",
+                ""
+            ],
+        ]
+    );
+    // Unchanged: a HEAD only, nothing written.
+    let gets = srv.count("GET", path);
+    let out = h.ok("repocop_loader", &["--url", &url]);
+    assert_eq!(summary_counts(&out), (0, 0), "{out}");
+    assert_eq!(srv.count("GET", path), gets);
+    assert_eq!(h.count("PackagesRepocop"), 2);
+
+    // A newer file: its rows.
+    let doc = format!(
+        "[{}]",
+        repocop_record("foo", "rpm-filesystem-conflict", "fail", "x")
+    );
+    srv.put(path, bz2(doc.as_bytes()), Some(T2));
+    let out = h.ok("altrepodb", &["repocop", "load", "--url", &url]);
+    assert_eq!(summary_counts(&out), (1, 1), "{out}");
+    assert_eq!(
+        h.tsv(&format!(
+            "SELECT pkg_name, rc_test_status FROM PackagesRepocop WHERE rc_test_date = {T2}"
+        )),
+        vec![vec!["foo", "fail"]]
+    );
+
+    // Bad inputs: nothing written.
+    let before = h.count("PackagesRepocop");
+    let full = bz2(doc.as_bytes());
+    srv.put(
+        "/cut.json.bz2",
+        full[..full.len() - 10].to_vec(),
+        Some(T2 + 10),
+    );
+    h.fails(
+        "repocop_loader",
+        &["--url", &srv.url("/cut.json.bz2")],
+        &["/cut.json.bz2", "bzip2"],
+    );
+    let missing = format!(
+        "[\n{},\n{}]",
+        repocop_record("a", "t", "ok", ""),
+        repocop_record("b", "t", "ok", "").replace(r#""rc_test_status": "ok","#, "")
+    );
+    srv.put("/missing.json.bz2", bz2(missing.as_bytes()), Some(T2 + 10));
+    h.fails(
+        "repocop_loader",
+        &["--url", &srv.url("/missing.json.bz2")],
+        &["/missing.json.bz2", "rc_test_status", "line"],
+    );
+    srv.put("/plain.json.bz2", doc.as_bytes().to_vec(), Some(T2 + 10));
+    h.fails(
+        "repocop_loader",
+        &["--url", &srv.url("/plain.json.bz2")],
+        &["/plain.json.bz2", "bzip2"],
+    );
+    h.fails(
+        "repocop_loader",
+        &["--url", &srv.url("/none.bz2")],
+        &["/none.bz2", "404"],
+    );
+    assert_eq!(h.count("PackagesRepocop"), before);
+}
+
+// ---------------------------------------------------------------------------------------
+// bugzilla_loader
+
+const BUG_HEADER: &str = "\"Bug ID\",\"Status\",\"Resolution\",\"Severity\",\"Priority\",\"Product\",\"Version\",\"Hardware\",\"Component\",\"Assignee\",\"Reporter\",\"Summary\",\"Changed\"\n";
+
+fn buglist(rows: &[&str]) -> String {
+    let mut s = BUG_HEADER.to_owned();
+    for r in rows {
+        s.push_str(r);
+        s.push('\n');
+    }
+    s
+}
+
+const BUG1: &str = r#"40001,"NEW"," ---","normal","P3","Sisyphus","unstable","all","foo","alice","bob","foo: crashes on ""--help"", see log","2024-03-01 10:20:30""#;
+const BUG2: &str = r#"40002,"RESOLVED","FIXED","minor","P5","Sisyphus","unstable","x86_64","bar","carol","dave"," =SUM(A1) is literal","2024-02-29 23:59:59""#;
+
+#[test]
+fn bugzilla_loader_writes_new_and_changed_bugs() {
+    let h = Home::new();
+    let srv = FeedServer::start().unwrap();
+    // Synthetic buglist.cgi CSV (the query string is the original's; the server ignores it).
+    srv.put(
+        "/buglist.cgi?limit=0&query_format=advanced&ctype=csv&human=1&columnlist=bug_status%2Cresolution%2Cbug_severity%2Cpriority%2Cproduct%2Cversion%2Crep_platform%2Ccomponent%2Cassigned_to%2Creporter%2Cshort_desc%2Cchangeddate",
+        buglist(&[BUG1, BUG2]),
+        None,
+    );
+    let put = |body: String| {
+        srv.put(
+            "/buglist.cgi?limit=0&query_format=advanced&ctype=csv&human=1&columnlist=bug_status%2Cresolution%2Cbug_severity%2Cpriority%2Cproduct%2Cversion%2Crep_platform%2Ccomponent%2Cassigned_to%2Creporter%2Cshort_desc%2Cchangeddate",
+            body,
+            None,
+        )
+    };
+    let url = srv.url("/buglist.cgi");
+    let out = h.ok("bugzilla_loader", &["--url", &url]);
+    assert_eq!(summary_counts(&out), (2, 2), "{out}");
+    let q = "SELECT bz_id, bz_status, bz_resolution, bz_severity, bz_priority, bz_product, \
+             bz_version, bz_platform, bz_component, bz_assignee, bz_reporter, bz_summary, \
+             toUnixTimestamp(bz_last_changed), bz_assignee_full, bz_reporter_full \
+             FROM Bugzilla ORDER BY bz_id, bz_last_changed";
+    assert_eq!(
+        h.tsv(q),
+        vec![
+            vec![
+                "40001",
+                "NEW",
+                "",
+                "normal",
+                "P3",
+                "Sisyphus",
+                "unstable",
+                "all",
+                "foo",
+                "alice",
+                "bob",
+                "foo: crashes on \"--help\", see log",
+                "1709288430",
+                "",
+                ""
+            ],
+            vec![
+                "40002",
+                "RESOLVED",
+                "FIXED",
+                "minor",
+                "P5",
+                "Sisyphus",
+                "unstable",
+                "x86_64",
+                "bar",
+                "carol",
+                "dave",
+                "=SUM(A1) is literal",
+                "1709251199",
+                "",
+                ""
+            ],
+        ]
+    );
+    // Unchanged: nothing.
+    let out = h.ok("bugzilla_loader", &["--url", &url]);
+    assert_eq!(summary_counts(&out), (2, 0), "{out}");
+    // One bug changed, one new: two rows.
+    let bug1b = BUG1
+        .replace("\"NEW\"", "\"ASSIGNED\"")
+        .replace("10:20:30", "11:00:00");
+    put(buglist(&[
+        &bug1b,
+        BUG2,
+        r#"40003,"NEW"," ---","normal","P3","p10","p10","all","baz","erin","frank","baz","2024-03-02 00:00:00""#,
+    ]));
+    let out = h.ok("altrepodb", &["bugzilla", "load", "--url", &url]);
+    assert_eq!(summary_counts(&out), (3, 2), "{out}");
+    assert_eq!(
+        h.tsv("SELECT bz_id, bz_status FROM Bugzilla ORDER BY bz_id, bz_last_changed"),
+        vec![
+            vec!["40001", "NEW"],
+            vec!["40001", "ASSIGNED"],
+            vec!["40002", "RESOLVED"],
+            vec!["40003", "NEW"]
+        ]
+    );
+    // Malformed CSV: one line with the URL and line, nothing written.
+    put(format!(
+        "{}40004,\"NEW\",\"unterminated\n",
+        buglist(&[BUG2])
+    ));
+    h.fails(
+        "bugzilla_loader",
+        &["--url", &url],
+        &["buglist.cgi", "line 3"],
+    );
+    put(buglist(&["40005,NEW,,normal,P3,S,u,all,c,a,r,s,yesterday"]));
+    h.fails(
+        "bugzilla_loader",
+        &["--url", &url],
+        &["line 2", "changeddate"],
+    );
+    h.fails(
+        "bugzilla_loader",
+        &["--url", &srv.url("/nope.cgi")],
+        &["/nope.cgi", "404"],
+    );
+    assert_eq!(h.count("Bugzilla"), 4);
+}
+
+// ---------------------------------------------------------------------------------------
+// acl_loader
+
+fn apache_pre(entries: &[(&str, &str)]) -> String {
+    // Synthetic Apache FancyIndexing page.
+    let mut s = String::from(
+        "<!DOCTYPE HTML PUBLIC \"-//W3C//DTD HTML 3.2 Final//EN\">\n<html><head><title>Index of /acl</title></head><body>\n<h1>Index of /acl</h1>\n<pre><img src=\"/icons/blank.gif\" alt=\"Icon \"> <a href=\"?C=N;O=D\">Name</a>                    <a href=\"?C=M;O=A\">Last modified</a>      <a href=\"?C=S;O=A\">Size</a>  <a href=\"?C=D;O=A\">Description</a><hr><img src=\"/icons/back.gif\" alt=\"[PARENTDIR]\"> <a href=\"/\">Parent Directory</a>                             -\n",
+    );
+    for (name, date) in entries {
+        s.push_str(&format!(
+            "<img src=\"/icons/text.gif\" alt=\"[TXT]\"> <a href=\"{name}\">{name}</a>      {date}  1.2K\n"
+        ));
+    }
+    s.push_str("<hr></pre>\n</body></html>\n");
+    s
+}
+
+fn nginx_pre(entries: &[(&str, &str)]) -> String {
+    let mut s = String::from("<html>\r\n<head><title>Index of /acl/</title></head>\r\n<body>\r\n<h1>Index of /acl/</h1><hr><pre><a href=\"../\">../</a>\r\n");
+    for (name, date) in entries {
+        s.push_str(&format!(
+            "<a href=\"{name}\">{name}</a>                 {date}    1234\r\n"
+        ));
+    }
+    s.push_str("</pre><hr></body>\r\n</html>\r\n");
+    s
+}
+
+#[test]
+fn acl_loader_writes_lines_that_changed() {
+    let h = Home::new();
+    let srv = FeedServer::start().unwrap();
+    srv.put(
+        "/acl/",
+        apache_pre(&[
+            ("list.groups.p10", "2024-03-01 10:15"),
+            ("list.packages.p10", "2024-03-01 10:16"),
+            ("list.packages.sisyphus", "2024-03-02 08:00"),
+            ("README", "2024-01-01 00:00"),
+        ]),
+        None,
+    );
+    // Synthetic ACL files.
+    srv.put("/acl/list.groups.p10", "@qa\talice bob\n", None);
+    srv.put(
+        "/acl/list.packages.p10",
+        "foo\t@qa  carol\nbar\tdave\n",
+        None,
+    );
+    srv.put("/acl/list.packages.sisyphus", "foo\terin\r\n", None);
+    let url = srv.url("/acl");
+    let out = h.ok("acl_loader", &[&url]);
+    assert_eq!(summary_counts(&out), (4, 4), "{out}");
+    let q =
+        "SELECT toUnixTimestamp(acl_date), acl_for, acl_branch, arrayStringConcat(acl_list, ',') \
+             FROM Acl ORDER BY acl_branch, acl_for, acl_date";
+    assert_eq!(
+        h.tsv(q),
+        vec![
+            vec!["1709288100", "@qa", "p10", "alice,bob"],
+            vec!["1709288160", "bar", "p10", "dave"],
+            vec!["1709288160", "foo", "p10", "@qa,carol"],
+            vec!["1709366400", "foo", "sisyphus", "erin"],
+        ]
+    );
+    // Unchanged content (even with newer dates, here an nginx page): nothing.
+    srv.put(
+        "/acl/",
+        nginx_pre(&[
+            ("list.groups.p10", "02-Mar-2024 10:15"),
+            ("list.packages.p10", "02-Mar-2024 10:16"),
+            ("list.packages.sisyphus", "03-Mar-2024 08:00"),
+        ]),
+        None,
+    );
+    let out = h.ok("acl_loader", &[&url]);
+    assert_eq!(summary_counts(&out), (4, 0), "{out}");
+    // One list changed: one row, dated by the listing.
+    srv.put(
+        "/acl/list.packages.p10",
+        "foo\t@qa carol\nbar\tdave frank\n",
+        None,
+    );
+    let out = h.ok("altrepodb", &["acl", "load", &url]);
+    assert_eq!(summary_counts(&out), (4, 1), "{out}");
+    assert_eq!(
+        h.tsv("SELECT toUnixTimestamp(acl_date_last), arrayStringConcat(acl_list, ',') FROM last_acl WHERE acl_branch = 'p10' AND acl_for = 'bar'"),
+        vec![vec!["1709374560", "dave,frank"]]
+    );
+    // Bad inputs: nothing written.
+    let before = h.count("Acl");
+    srv.put(
+        "/acl/list.packages.p10",
+        "foo\t@qa carol\nbroken line\n",
+        None,
+    );
+    srv.put("/acl/list.packages.sisyphus", "foo\tnew-owner\n", None);
+    h.fails("acl_loader", &[&url], &["list.packages.p10", "line 2"]);
+    srv.put("/acl/", "<html><body>maintenance</body></html>", None);
+    h.fails("acl_loader", &[&url], &["/acl/", "not a directory listing"]);
+    srv.put(
+        "/acl/",
+        "<pre><a href=\"../\">../</a>\n<a href=\"list.packages.p10\">list.packages.p10</a>  soon  12\n</pre>",
+        None,
+    );
+    h.fails("acl_loader", &[&url], &["/acl/", "line 2"]);
+    srv.put(
+        "/acl/",
+        apache_pre(&[("list.packages.p11", "2024-03-05 00:00")]),
+        None,
+    );
+    h.fails("acl_loader", &[&url], &["list.packages.p11", "404"]);
+    assert_eq!(h.count("Acl"), before);
+}

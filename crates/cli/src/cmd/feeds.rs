@@ -75,18 +75,26 @@ pub struct UrlFeedArgs {
 pub enum UrlFeed {
     /// `watch_loader`.
     Watch,
+    /// `repocop_loader`.
+    Repocop,
+    /// `bugzilla_loader`.
+    Bugzilla,
 }
 
 impl UrlFeed {
     fn tool(self) -> &'static str {
         match self {
             UrlFeed::Watch => "watch_loader",
+            UrlFeed::Repocop => "repocop_loader",
+            UrlFeed::Bugzilla => "bugzilla_loader",
         }
     }
 
     fn default_url(self) -> &'static str {
         match self {
             UrlFeed::Watch => altrepodb_load::watch::DEFAULT_URL,
+            UrlFeed::Repocop => altrepodb_load::repocop::DEFAULT_URL,
+            UrlFeed::Bugzilla => altrepodb_load::bugzilla::DEFAULT_URL,
         }
     }
 }
@@ -105,7 +113,38 @@ pub fn url_feed(feed: UrlFeed, args: &UrlFeedArgs) -> Result<i32> {
         let db = connect(&s.settings, true).await?;
         let report: LoadReport = match feed {
             UrlFeed::Watch => altrepodb_load::watch::load_watch(&db, &opts).await?,
+            UrlFeed::Repocop => altrepodb_load::repocop::load_repocop(&db, &opts).await?,
+            UrlFeed::Bugzilla => altrepodb_load::bugzilla::load_bugzilla(&db, &opts).await?,
         };
+        crate::progress::print_report(&report);
+        Ok(0)
+    })
+}
+
+/// Options of `altrepodb acl load`.
+#[derive(Debug, clap::Args)]
+pub struct AclLoadArgs {
+    /// The directory listing with `list.groups.*` and `list.packages.*`.
+    #[arg(default_value = altrepodb_load::acl::DEFAULT_URL)]
+    pub url: String,
+    /// Seconds to wait for an answer and between body chunks.
+    #[arg(long, default_value_t = 10)]
+    pub timeout: u64,
+    /// Database and logging options.
+    #[command(flatten)]
+    pub common: CommonArgs,
+}
+
+/// Loads the ACL lists; prints the summary line.
+pub fn acl(args: &AclLoadArgs) -> Result<i32> {
+    let s = setup_with(&args.common, "acl_loader", None, None)?;
+    let opts = FeedOptions {
+        url: args.url.clone(),
+        timeout: Duration::from_secs(args.timeout.max(1)),
+    };
+    runtime()?.block_on(async {
+        let db = connect(&s.settings, true).await?;
+        let report = altrepodb_load::acl::load_acl(&db, &opts).await?;
         crate::progress::print_report(&report);
         Ok(0)
     })
