@@ -226,9 +226,26 @@ pub struct AclLoaderArgs {
     pub db: OrigDbArgs,
 }
 
-/// Loaders with database options only (`beehive_loader`, `bugzilla_loader`, `repocop_loader`, `watch_loader`).
+/// `beehive_loader [--url BASE] [--branches B,…] [--arches A,…] [--timeout S]`: the original
+/// had database options only; the base URL, branches and arches were hard-coded (the defaults).
 #[derive(Debug, Parser)]
-pub struct FeedLoaderArgs {
+#[command(
+    name = "beehive_loader",
+    about = "Load Beehive rebuild results into database"
+)]
+pub struct BeehiveLoaderArgs {
+    /// Beehive's base URL.
+    #[arg(long, default_value = "https://git.altlinux.org/beehive")]
+    pub url: String,
+    /// Branches (comma-separated; default: Sisyphus,p10,p9).
+    #[arg(long, value_delimiter = ',')]
+    pub branches: Vec<String>,
+    /// Arches (comma-separated; default: i586,x86_64).
+    #[arg(long, value_delimiter = ',')]
+    pub arches: Vec<String>,
+    /// Seconds to wait for an answer and between body chunks.
+    #[arg(long, default_value_t = 30)]
+    pub timeout: u64,
     /// Database options.
     #[command(flatten)]
     pub db: OrigDbArgs,
@@ -375,6 +392,18 @@ pub fn run(name: &str, args: Vec<OsString>) -> Option<i32> {
         "watch_loader" => return done(url_feed(crate::cmd::feeds::UrlFeed::Watch, args)),
         "repocop_loader" => return done(url_feed(crate::cmd::feeds::UrlFeed::Repocop, args)),
         "bugzilla_loader" => return done(url_feed(crate::cmd::feeds::UrlFeed::Bugzilla, args)),
+        "beehive_loader" => {
+            let a = BeehiveLoaderArgs::try_parse_from(&args).unwrap_or_else(|e| e.exit());
+            return done(crate::cmd::feeds::beehive(
+                &crate::cmd::feeds::BeehiveLoadArgs {
+                    url: a.url,
+                    branches: a.branches,
+                    arches: a.arches,
+                    timeout: a.timeout,
+                    common: a.db.to_common(),
+                },
+            ));
+        }
         "acl_loader" => {
             let a = AclLoaderArgs::try_parse_from(&args).unwrap_or_else(|e| e.exit());
             return done(crate::cmd::feeds::acl(&crate::cmd::feeds::AclLoadArgs {
@@ -407,10 +436,6 @@ pub fn run(name: &str, args: Vec<OsString>) -> Option<i32> {
             IsoLoaderArgs::try_parse_from(&args).map(drop),
             "altrepodb image load",
         ),
-        "beehive_loader" => (
-            FeedLoaderArgs::try_parse_from(&args).map(drop),
-            "altrepodb feed",
-        ),
         _ => return None,
     };
     if let Err(err) = parsed {
@@ -436,7 +461,8 @@ mod tests {
         IsoLoaderArgs::command().debug_assert();
         PackageLoaderArgs::command().debug_assert();
         AclLoaderArgs::command().debug_assert();
-        FeedLoaderArgs::command().debug_assert();
+        BeehiveLoaderArgs::command().debug_assert();
+        UrlFeedLoaderArgs::command().debug_assert();
         SpdxLoaderArgs::command().debug_assert();
         TaskCleanerArgs::command().debug_assert();
         AmqpfireArgs::command().debug_assert();

@@ -78,6 +78,12 @@ pub enum Command {
         #[command(subcommand)]
         action: AclAction,
     },
+    /// Load Beehive rebuild results (the original beehive_loader).
+    Beehive {
+        /// The `beehive` action.
+        #[command(subcommand)]
+        action: BeehiveAction,
+    },
     /// Run the AMQP-driven upload service (the original `uploaderd`).
     Daemon(crate::cmd::daemon::DaemonArgs),
     /// Publish a trigger message to a daemon service (the original `repodb_amqpfire`).
@@ -156,6 +162,13 @@ pub enum UrlFeedAction {
 pub enum AclAction {
     /// Download the listing and its ACL files and write the lines that changed.
     Load(crate::cmd::feeds::AclLoadArgs),
+}
+
+/// `altrepodb beehive …`
+#[derive(Debug, Subcommand)]
+pub enum BeehiveAction {
+    /// Download the results of every branch and arch whose date is new and write them.
+    Load(crate::cmd::feeds::BeehiveLoadArgs),
 }
 
 /// `altrepodb repo …`

@@ -20,8 +20,8 @@ use std::process::ExitCode;
 use clap::Parser;
 
 use crate::cli::{
-    AclAction, BenchAction, Cli, Command, DbAction, PackageAction, RepoAction, RpmAction,
-    SpdxAction, TaskAction, UrlFeedAction,
+    AclAction, BeehiveAction, BenchAction, Cli, Command, DbAction, PackageAction, RepoAction,
+    RpmAction, SpdxAction, TaskAction, UrlFeedAction,
 };
 
 /// Exit code of a command or alias that this version cannot run.
@@ -112,6 +112,9 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Acl {
             action: AclAction::Load(a),
         } => cmd::feeds::acl(&a),
+        Command::Beehive {
+            action: BeehiveAction::Load(a),
+        } => cmd::feeds::beehive(&a),
         Command::Daemon(a) => cmd::daemon::run(&a),
         Command::Amqpfire(a) => cmd::amqpfire::run(&a),
         Command::Bot(a) => cmd::bot::run(&a),

@@ -739,3 +739,185 @@ fn acl_loader_writes_lines_that_changed() {
     h.fails("acl_loader", &[&url], &["list.packages.p11", "404"]);
     assert_eq!(h.count("Acl"), before);
 }
+
+// ---------------------------------------------------------------------------------------
+// beehive_loader
+
+fn nginx_dir(entries: &[(&str, &str)]) -> String {
+    let mut s = String::from("<html>\r\n<head><title>Index of /</title></head>\r\n<body>\r\n<h1>Index</h1><hr><pre><a href=\"../\">../</a>\r\n");
+    for (name, date) in entries {
+        s.push_str(&format!(
+            "<a href=\"{name}\">{name}</a>                 {date}       -\r\n"
+        ));
+    }
+    s.push_str("</pre><hr></body>\r\n</html>\r\n");
+    s
+}
+
+#[test]
+fn beehive_loader_loads_each_arch_on_its_own() {
+    let h = Home::new();
+    // A synthetic branch snapshot (generator), loaded as sisyphus on 2024-03-01.
+    let snap = tempfile::tempdir().unwrap();
+    h.ok(
+        "altrepodb",
+        &[
+            "testdata",
+            "repo",
+            "--out",
+            snap.path().to_str().unwrap(),
+            "--sources",
+            "6",
+            "--seed",
+            "7",
+        ],
+    );
+    h.ok(
+        "altrepodb",
+        &[
+            "repo",
+            "load",
+            "sisyphus",
+            snap.path().to_str().unwrap(),
+            "--date",
+            "2024-03-01",
+        ],
+    );
+    let m = altrepodb_testdata::RepoManifest::read(snap.path()).unwrap();
+    let mut srcs: Vec<_> = m
+        .load_packages()
+        .unwrap()
+        .into_iter()
+        .filter(|p| matches!(p.kind, altrepodb_testdata::manifest::PackageKind::Source))
+        .collect();
+    srcs.sort_by(|a, b| a.name.cmp(&b.name));
+    assert!(srcs.len() >= 4);
+    let id = |p: &altrepodb_testdata::manifest::PackageRecord| {
+        format!("{}-{}-{}", p.name, p.version, p.release)
+    };
+    let (ok1, ok2, bad) = (&srcs[0], &srcs[1], &srcs[2]);
+
+    let srv = FeedServer::start().unwrap();
+    // Synthetic Beehive tree: Sisyphus/x86_64 consistent (latest is a directory `latest/`),
+    // Sisyphus/i586 inconsistent (time.list names a package success/ and error/ do not).
+    let updated = "05-Mar-2024 04:10";
+    let t_upd = 1_709_611_800i64; // 2024-03-05 04:10 UTC
+    srv.put(
+        "/beehive/logs/Sisyphus/x86_64/",
+        nginx_dir(&[("latest/", updated)]),
+        None,
+    );
+    srv.put(
+        "/beehive/logs/Sisyphus/x86_64/latest/time.list",
+        format!(
+            "{}.src.rpm\t12.5\n{}.src.rpm\t30\n{}.src.rpm\t7.25\n",
+            id(ok1),
+            id(ok2),
+            id(bad)
+        ),
+        None,
+    );
+    srv.put(
+        "/beehive/logs/Sisyphus/x86_64/latest/success/",
+        nginx_dir(&[(&id(ok1), updated), (&id(ok2), updated)]),
+        None,
+    );
+    srv.put(
+        "/beehive/logs/Sisyphus/x86_64/latest/error/",
+        nginx_dir(&[(&id(bad), updated)]),
+        None,
+    );
+    srv.put(
+        "/beehive/stats/Sisyphus/x86_64/ftbfs-since",
+        format!("{}\t1709000000\nother\t1\n", bad.name),
+        None,
+    );
+    srv.put(
+        "/beehive/logs/Sisyphus/i586/",
+        nginx_dir(&[("latest/", updated)]),
+        None,
+    );
+    srv.put(
+        "/beehive/logs/Sisyphus/i586/latest/time.list",
+        format!("{}.src.rpm\t1\n", id(ok1)),
+        None,
+    );
+    srv.put(
+        "/beehive/logs/Sisyphus/i586/latest/success/",
+        nginx_dir(&[]),
+        None,
+    );
+    srv.put(
+        "/beehive/logs/Sisyphus/i586/latest/error/",
+        nginx_dir(&[]),
+        None,
+    );
+    let base = srv.url("/beehive");
+    let args = [
+        "--url",
+        &base,
+        "--branches",
+        "Sisyphus",
+        "--arches",
+        "i586,x86_64",
+    ];
+    let out = h.run("beehive_loader", &args);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(summary_counts(&stdout), (4, 3), "{stdout}");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("sisyphus/i586"));
+    let q = "SELECT pkg_hash, pkg_name, pkg_version, pkg_release, pkgset_name, bh_arch, \
+             toString(bh_status), bh_build_time, toUnixTimestamp(bh_updated), \
+             toUnixTimestamp(bh_ftbfs_since) FROM BeehiveStatus ORDER BY pkg_name";
+    let row = |p: &altrepodb_testdata::manifest::PackageRecord, st: &str, t: &str, since: i64| {
+        vec![
+            p.pkg_hash.to_string(),
+            p.name.clone(),
+            p.version.clone(),
+            p.release.clone(),
+            "sisyphus".to_owned(),
+            "x86_64".to_owned(),
+            st.to_owned(),
+            t.to_owned(),
+            t_upd.to_string(),
+            since.to_string(),
+        ]
+    };
+    assert_eq!(
+        h.tsv(q),
+        vec![
+            row(ok1, "success", "12.5", t_upd),
+            row(ok2, "success", "30", t_upd),
+            row(bad, "error", "7.25", 1_709_000_000),
+        ]
+    );
+    // Unchanged dates: nothing written (i586 is looked at again: it was never stored).
+    let out = h.ok("beehive_loader", &args);
+    assert_eq!(summary_counts(&out).1, 0, "{out}");
+    assert_eq!(h.count("BeehiveStatus"), 3);
+
+    // A new date with a malformed time.list: one line with the URL and line, nothing written.
+    srv.put(
+        "/beehive/logs/Sisyphus/x86_64/",
+        nginx_dir(&[("latest/", "06-Mar-2024 04:10")]),
+        None,
+    );
+    srv.put(
+        "/beehive/logs/Sisyphus/x86_64/latest/time.list",
+        format!("{}.src.rpm\t12.5\nbroken\n", id(ok1)),
+        None,
+    );
+    h.fails("beehive_loader", &args, &["latest/time.list", "line 2"]);
+    srv.remove("/beehive/logs/Sisyphus/x86_64/latest/error/");
+    srv.put(
+        "/beehive/logs/Sisyphus/x86_64/latest/time.list",
+        format!("{}.src.rpm\t12.5\n", id(ok1)),
+        None,
+    );
+    h.fails("beehive_loader", &args, &["latest/error/", "404"]);
+    assert_eq!(h.count("BeehiveStatus"), 3);
+}

@@ -6,6 +6,7 @@
 #![deny(missing_docs)]
 
 pub mod acl;
+pub mod beehive;
 pub mod bounded;
 pub mod bugzilla;
 pub mod feed;

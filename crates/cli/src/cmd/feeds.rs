@@ -149,3 +149,48 @@ pub fn acl(args: &AclLoadArgs) -> Result<i32> {
         Ok(0)
     })
 }
+
+/// Options of `altrepodb beehive load`.
+#[derive(Debug, clap::Args)]
+pub struct BeehiveLoadArgs {
+    /// Beehive's base URL.
+    #[arg(long, default_value = altrepodb_load::beehive::DEFAULT_URL)]
+    pub url: String,
+    /// Branches as Beehive names them (comma-separated; default: Sisyphus,p10,p9).
+    #[arg(long, value_delimiter = ',')]
+    pub branches: Vec<String>,
+    /// Arches (comma-separated; default: i586,x86_64).
+    #[arg(long, value_delimiter = ',')]
+    pub arches: Vec<String>,
+    /// Seconds to wait for an answer and between body chunks.
+    #[arg(long, default_value_t = 30)]
+    pub timeout: u64,
+    /// Database and logging options.
+    #[command(flatten)]
+    pub common: CommonArgs,
+}
+
+/// Loads Beehive results; prints the summary line.
+pub fn beehive(args: &BeehiveLoadArgs) -> Result<i32> {
+    use altrepodb_load::beehive::{BeehiveOptions, DEFAULT_ARCHES, DEFAULT_BRANCHES};
+    let s = setup_with(&args.common, "beehive_loader", None, None)?;
+    let or = |v: &Vec<String>, d: &[&str]| {
+        if v.is_empty() {
+            d.iter().map(|s| (*s).to_owned()).collect()
+        } else {
+            v.clone()
+        }
+    };
+    let opts = BeehiveOptions {
+        url: args.url.clone(),
+        branches: or(&args.branches, DEFAULT_BRANCHES),
+        arches: or(&args.arches, DEFAULT_ARCHES),
+        timeout: Duration::from_secs(args.timeout.max(1)),
+    };
+    runtime()?.block_on(async {
+        let db = connect(&s.settings, true).await?;
+        let report = altrepodb_load::beehive::load_beehive(&db, &opts).await?;
+        crate::progress::print_report(&report);
+        Ok(0)
+    })
+}
