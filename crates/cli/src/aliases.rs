@@ -218,17 +218,64 @@ pub struct AclLoaderArgs {
     /// ACL listing URL.
     #[arg(default_value = "http://git.altlinux.org/acl")]
     pub url: String,
+    /// Seconds to wait for an answer and between body chunks (the original's 10).
+    #[arg(long, default_value_t = 10)]
+    pub timeout: u64,
     /// Database options.
     #[command(flatten)]
     pub db: OrigDbArgs,
 }
 
-/// Loaders with database options only (`beehive_loader`, `bugzilla_loader`, `repocop_loader`, `watch_loader`).
+/// `beehive_loader [--url BASE] [--branches B,…] [--arches A,…] [--timeout S]`: the original
+/// had database options only; the base URL, branches and arches were hard-coded (the defaults).
 #[derive(Debug, Parser)]
-pub struct FeedLoaderArgs {
+#[command(
+    name = "beehive_loader",
+    about = "Load Beehive rebuild results into database"
+)]
+pub struct BeehiveLoaderArgs {
+    /// Beehive's base URL.
+    #[arg(long, default_value = "https://git.altlinux.org/beehive")]
+    pub url: String,
+    /// Branches (comma-separated; default: Sisyphus,p10,p9).
+    #[arg(long, value_delimiter = ',')]
+    pub branches: Vec<String>,
+    /// Arches (comma-separated; default: i586,x86_64).
+    #[arg(long, value_delimiter = ',')]
+    pub arches: Vec<String>,
+    /// Seconds to wait for an answer and between body chunks.
+    #[arg(long, default_value_t = 30)]
+    pub timeout: u64,
     /// Database options.
     #[command(flatten)]
     pub db: OrigDbArgs,
+}
+
+/// `bugzilla_loader|repocop_loader|watch_loader [--url URL] [--timeout S]`: the original's
+/// options plus the feed's URL (default: the original's hard-coded one).
+#[derive(Debug, Parser)]
+pub struct UrlFeedLoaderArgs {
+    /// The feed's URL (default: the original's).
+    #[arg(long)]
+    pub url: Option<String>,
+    /// Seconds to wait for an answer and between body chunks.
+    #[arg(long, default_value_t = 30)]
+    pub timeout: u64,
+    /// Database options.
+    #[command(flatten)]
+    pub db: OrigDbArgs,
+}
+
+fn url_feed(feed: crate::cmd::feeds::UrlFeed, args: Vec<OsString>) -> anyhow::Result<i32> {
+    let a = UrlFeedLoaderArgs::try_parse_from(&args).unwrap_or_else(|e| e.exit());
+    crate::cmd::feeds::url_feed(
+        feed,
+        &crate::cmd::feeds::UrlFeedArgs {
+            url: a.url,
+            timeout: a.timeout,
+            common: a.db.to_common(),
+        },
+    )
 }
 
 /// `spdx_loader [-g DIR]`
@@ -238,6 +285,9 @@ pub struct SpdxLoaderArgs {
     /// Local clone of the SPDX license list data.
     #[arg(short = 'g', long = "git-root", default_value = "~/SPDX")]
     pub git_root: String,
+    /// Run `git pull` inside the clone first.
+    #[arg(long)]
+    pub update: bool,
     /// Database options.
     #[command(flatten)]
     pub db: OrigDbArgs,
@@ -331,6 +381,37 @@ pub fn run(name: &str, args: Vec<OsString>) -> Option<i32> {
                 &crate::cmd::task::from_task_cleaner(a),
             ));
         }
+        "spdx_loader" => {
+            let a = SpdxLoaderArgs::try_parse_from(&args).unwrap_or_else(|e| e.exit());
+            return done(crate::cmd::feeds::spdx(&crate::cmd::feeds::SpdxLoadArgs {
+                git_root: a.git_root,
+                update: a.update,
+                common: a.db.to_common(),
+            }));
+        }
+        "watch_loader" => return done(url_feed(crate::cmd::feeds::UrlFeed::Watch, args)),
+        "repocop_loader" => return done(url_feed(crate::cmd::feeds::UrlFeed::Repocop, args)),
+        "bugzilla_loader" => return done(url_feed(crate::cmd::feeds::UrlFeed::Bugzilla, args)),
+        "beehive_loader" => {
+            let a = BeehiveLoaderArgs::try_parse_from(&args).unwrap_or_else(|e| e.exit());
+            return done(crate::cmd::feeds::beehive(
+                &crate::cmd::feeds::BeehiveLoadArgs {
+                    url: a.url,
+                    branches: a.branches,
+                    arches: a.arches,
+                    timeout: a.timeout,
+                    common: a.db.to_common(),
+                },
+            ));
+        }
+        "acl_loader" => {
+            let a = AclLoaderArgs::try_parse_from(&args).unwrap_or_else(|e| e.exit());
+            return done(crate::cmd::feeds::acl(&crate::cmd::feeds::AclLoadArgs {
+                url: a.url,
+                timeout: a.timeout,
+                common: a.db.to_common(),
+            }));
+        }
         "altrepod" | "uploaderd" => {
             let a = DaemonArgs::try_parse_from(&args).unwrap_or_else(|e| e.exit());
             return done(crate::cmd::daemon::run(&a));
@@ -354,18 +435,6 @@ pub fn run(name: &str, args: Vec<OsString>) -> Option<i32> {
         "iso_loader" => (
             IsoLoaderArgs::try_parse_from(&args).map(drop),
             "altrepodb image load",
-        ),
-        "acl_loader" => (
-            AclLoaderArgs::try_parse_from(&args).map(drop),
-            "altrepodb acl load",
-        ),
-        "beehive_loader" | "bugzilla_loader" | "repocop_loader" | "watch_loader" => (
-            FeedLoaderArgs::try_parse_from(&args).map(drop),
-            "altrepodb feed",
-        ),
-        "spdx_loader" => (
-            SpdxLoaderArgs::try_parse_from(&args).map(drop),
-            "altrepodb spdx load",
         ),
         _ => return None,
     };
@@ -392,7 +461,8 @@ mod tests {
         IsoLoaderArgs::command().debug_assert();
         PackageLoaderArgs::command().debug_assert();
         AclLoaderArgs::command().debug_assert();
-        FeedLoaderArgs::command().debug_assert();
+        BeehiveLoaderArgs::command().debug_assert();
+        UrlFeedLoaderArgs::command().debug_assert();
         SpdxLoaderArgs::command().debug_assert();
         TaskCleanerArgs::command().debug_assert();
         AmqpfireArgs::command().debug_assert();

@@ -48,6 +48,42 @@ pub enum Command {
         #[command(subcommand)]
         action: TaskAction,
     },
+    /// Load the SPDX license list from a local copy (the original spdx_loader).
+    Spdx {
+        /// The `spdx` action.
+        #[command(subcommand)]
+        action: SpdxAction,
+    },
+    /// Load watch-total.txt: newer upstream versions (the original watch_loader).
+    Watch {
+        /// The `watch` action.
+        #[command(subcommand)]
+        action: UrlFeedAction,
+    },
+    /// Load Repocop test results (the original repocop_loader).
+    Repocop {
+        /// The `repocop` action.
+        #[command(subcommand)]
+        action: UrlFeedAction,
+    },
+    /// Load the Bugzilla bug list (the original bugzilla_loader).
+    Bugzilla {
+        /// The `bugzilla` action.
+        #[command(subcommand)]
+        action: UrlFeedAction,
+    },
+    /// Load maintainer ACL lists from a directory listing (the original acl_loader).
+    Acl {
+        /// The `acl` action.
+        #[command(subcommand)]
+        action: AclAction,
+    },
+    /// Load Beehive rebuild results (the original beehive_loader).
+    Beehive {
+        /// The `beehive` action.
+        #[command(subcommand)]
+        action: BeehiveAction,
+    },
     /// Run the AMQP-driven upload service (the original `uploaderd`).
     Daemon(crate::cmd::daemon::DaemonArgs),
     /// Publish a trigger message to a daemon service (the original `repodb_amqpfire`).
@@ -105,6 +141,34 @@ pub enum BenchAction {
 pub enum PackageAction {
     /// Load one source RPM: its package rows, spec file and digests.
     Load(crate::cmd::package::PackageLoadArgs),
+}
+
+/// `altrepodb spdx …`
+#[derive(Debug, Subcommand)]
+pub enum SpdxAction {
+    /// Load licenses and exceptions not stored yet.
+    Load(crate::cmd::feeds::SpdxLoadArgs),
+}
+
+/// `altrepodb watch|repocop|bugzilla …`
+#[derive(Debug, Subcommand)]
+pub enum UrlFeedAction {
+    /// Download the feed and write what is new.
+    Load(crate::cmd::feeds::UrlFeedArgs),
+}
+
+/// `altrepodb acl …`
+#[derive(Debug, Subcommand)]
+pub enum AclAction {
+    /// Download the listing and its ACL files and write the lines that changed.
+    Load(crate::cmd::feeds::AclLoadArgs),
+}
+
+/// `altrepodb beehive …`
+#[derive(Debug, Subcommand)]
+pub enum BeehiveAction {
+    /// Download the results of every branch and arch whose date is new and write them.
+    Load(crate::cmd::feeds::BeehiveLoadArgs),
 }
 
 /// `altrepodb repo …`

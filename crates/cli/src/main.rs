@@ -20,7 +20,8 @@ use std::process::ExitCode;
 use clap::Parser;
 
 use crate::cli::{
-    BenchAction, Cli, Command, DbAction, PackageAction, RepoAction, RpmAction, TaskAction,
+    AclAction, BeehiveAction, BenchAction, Cli, Command, DbAction, PackageAction, RepoAction,
+    RpmAction, SpdxAction, TaskAction, UrlFeedAction,
 };
 
 /// Exit code of a command or alias that this version cannot run.
@@ -96,6 +97,24 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
             TaskAction::Load(a) => cmd::task::load(&a),
             TaskAction::Clean(a) => cmd::task::clean(&a),
         },
+        Command::Spdx {
+            action: SpdxAction::Load(a),
+        } => cmd::feeds::spdx(&a),
+        Command::Watch {
+            action: UrlFeedAction::Load(a),
+        } => cmd::feeds::url_feed(cmd::feeds::UrlFeed::Watch, &a),
+        Command::Repocop {
+            action: UrlFeedAction::Load(a),
+        } => cmd::feeds::url_feed(cmd::feeds::UrlFeed::Repocop, &a),
+        Command::Bugzilla {
+            action: UrlFeedAction::Load(a),
+        } => cmd::feeds::url_feed(cmd::feeds::UrlFeed::Bugzilla, &a),
+        Command::Acl {
+            action: AclAction::Load(a),
+        } => cmd::feeds::acl(&a),
+        Command::Beehive {
+            action: BeehiveAction::Load(a),
+        } => cmd::feeds::beehive(&a),
         Command::Daemon(a) => cmd::daemon::run(&a),
         Command::Amqpfire(a) => cmd::amqpfire::run(&a),
         Command::Bot(a) => cmd::bot::run(&a),

@@ -246,10 +246,28 @@ fn connection_errors_are_one_line_and_exit_2() {
 #[test]
 fn aliases_parse_original_options_and_say_not_implemented() {
     let dir = tempfile::tempdir().unwrap();
-    let link = dir.path().join("spdx_loader");
+    let link = dir.path().join("iso_loader");
     std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_altrepodb"), &link).unwrap();
     let out = Command::new(&link)
-        .args(["-g", "/tmp/spdx"])
+        .args([
+            "/tmp/x.iso",
+            "--edition",
+            "alt-kworkstation",
+            "--version",
+            "10.1",
+            "--release",
+            "release",
+            "--variant",
+            "install",
+            "--arch",
+            "x86_64",
+            "--branch",
+            "p10",
+            "--date",
+            "2024-01-01",
+            "--url",
+            "http://x",
+        ])
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
@@ -261,5 +279,5 @@ fn aliases_parse_original_options_and_say_not_implemented() {
     assert_eq!(out.status.code(), Some(2));
     let help = Command::new(&link).arg("--help").output().unwrap();
     assert!(help.status.success());
-    assert!(String::from_utf8_lossy(&help.stdout).contains("--git-root"));
+    assert!(String::from_utf8_lossy(&help.stdout).contains("--edition"));
 }

@@ -11,7 +11,7 @@
 //! - [`flush`]: Buffer tables flushed before the row that publishes a load.
 //! - [`registry`]: every table and view, the row type loaders write it with, its sorting key,
 //!   its writers and readers (`altrepodb db tables`);
-//! - [`rows`], [`rows_task`]: one row struct per table, named after it;
+//! - [`rows`], [`rows_task`], [`rows_feeds`]: one row struct per table, named after it;
 //! - [`sink::Sink`]: the one way loaders write (checks, batches, counts, flush order).
 #![deny(missing_docs)]
 
@@ -26,6 +26,7 @@ pub mod inserter;
 pub mod recheck;
 pub mod registry;
 pub mod rows;
+pub mod rows_feeds;
 pub mod rows_task;
 pub mod schema;
 pub mod server_password;

@@ -26,6 +26,18 @@ pub mod loader {
     pub const TASK_CLEANER: &str = "task_cleaner";
     /// `package_loader`: one source RPM.
     pub const PACKAGE: &str = "package_loader";
+    /// `acl_loader`: maintainer ACL lists.
+    pub const ACL: &str = "acl_loader";
+    /// `beehive_loader`: Beehive rebuild results.
+    pub const BEEHIVE: &str = "beehive_loader";
+    /// `bugzilla_loader`: the Bugzilla bug list.
+    pub const BUGZILLA: &str = "bugzilla_loader";
+    /// `repocop_loader`: Repocop test results.
+    pub const REPOCOP: &str = "repocop_loader";
+    /// `watch_loader`: newer upstream versions.
+    pub const WATCH: &str = "watch_loader";
+    /// `spdx_loader`: the SPDX license list.
+    pub const SPDX: &str = "spdx_loader";
     /// `altrepodb db init`: seeds reference data.
     pub const DB_INIT: &str = "db init";
 }
@@ -281,6 +293,85 @@ pub const TASK_SUBTASK_PROGRESS: TableSpec = spec(
     &[TASK],
 );
 
+/// `Acl` (written directly; fires `mv_last_acl`).
+pub const ACL: TableSpec = spec(
+    "Acl",
+    "Acl",
+    "Acl",
+    "AclRow",
+    &["acl_date", "acl_branch", "acl_for", "acl_list"],
+    &[loader::ACL],
+);
+/// `PackagesRepocop`.
+pub const PACKAGES_REPOCOP: TableSpec = spec(
+    "PackagesRepocop",
+    "PackagesRepocop",
+    "PackagesRepocop",
+    "PackagesRepocopRow",
+    &[
+        "pkg_name",
+        "pkg_version",
+        "pkg_release",
+        "pkg_arch",
+        "pkgset_name",
+        "rc_test_name",
+        "rc_test_date",
+    ],
+    &[loader::REPOCOP],
+);
+/// `Bugzilla`.
+pub const BUGZILLA: TableSpec = spec(
+    "Bugzilla",
+    "Bugzilla",
+    "Bugzilla",
+    "BugzillaRow",
+    &["bz_id", "bz_component", "bz_assignee"],
+    &[loader::BUGZILLA],
+);
+/// `BeehiveStatus`.
+pub const BEEHIVE_STATUS: TableSpec = spec(
+    "BeehiveStatus",
+    "BeehiveStatus",
+    "BeehiveStatus",
+    "BeehiveStatusRow",
+    &[
+        "pkgset_name",
+        "pkg_name",
+        "bh_updated",
+        "bh_arch",
+        "pkg_hash",
+    ],
+    &[loader::BEEHIVE],
+);
+/// `PackagesWatch`.
+pub const PACKAGES_WATCH: TableSpec = spec(
+    "PackagesWatch",
+    "PackagesWatch",
+    "PackagesWatch",
+    "PackagesWatchRow",
+    &[
+        "acl",
+        "date_update",
+        "pkg_name",
+        "old_version",
+        "new_version",
+        "url",
+    ],
+    &[loader::WATCH],
+);
+/// `SPDXLicenses` (license texts are large: small batches).
+pub const SPDX_LICENSES: TableSpec = TableSpec {
+    batch_rows: 200,
+    ..spec(
+        "SPDXLicenses",
+        "SPDXLicenses",
+        "SPDXLicenses",
+        "SPDXLicensesRow",
+        &["spdx_id", "spdx_type", "spdx_name", "spdx_text"],
+        &[loader::SPDX],
+    )
+};
+
 /// Every table a loader writes rows into, in the order a load that writes them all commits
 /// them (package tables with `PackageHash` last, task tables with `TaskStates` last).
 pub const WRITTEN: &[TableSpec] = &[
@@ -302,6 +393,12 @@ pub const WRITTEN: &[TableSpec] = &[
     TASK_SUBTASK_PROGRESS,
     TASK_PROGRESS,
     TASK_STATES,
+    ACL,
+    PACKAGES_REPOCOP,
+    BUGZILLA,
+    BEEHIVE_STATUS,
+    PACKAGES_WATCH,
+    SPDX_LICENSES,
 ];
 
 /// Tables filled by the database (reference data seeded by `db init`), not by a loader's rows.

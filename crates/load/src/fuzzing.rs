@@ -212,3 +212,69 @@ pub fn task_files(data: &[u8]) {
     }
     let _ = parse_info_shared(&text);
 }
+
+/// A directory listing page: never panics; entries are plain names inside the page, and an
+/// error points inside it.
+pub fn listing(data: &[u8]) {
+    match crate::listing::parse_listing_bytes(data) {
+        Ok(l) => {
+            for e in &l.entries {
+                assert!(!e.name.is_empty() && !e.name.contains('/'), "{e:?}");
+                assert!(e.offset < data.len().max(1) * 4, "{e:?}");
+            }
+        }
+        Err(e) => assert!(e.line >= 1 && e.offset <= data.len() * 4 + 1, "{e:?}"),
+    }
+}
+
+/// The Bugzilla CSV: records never invent bytes (every field is shorter than the input), a
+/// record's location is inside the input, and the bug list parser agrees with the record
+/// reader about the header.
+pub fn bugzilla_csv(data: &[u8]) {
+    use crate::bugzilla::parse::{csv_records, parse_buglist};
+    match csv_records(data) {
+        Ok(recs) => {
+            for r in &recs {
+                assert!(r.offset < data.len(), "{r:?}");
+                assert!(r.fields.iter().all(|f| f.len() <= data.len()));
+            }
+            if let Ok(rows) = parse_buglist(data) {
+                assert_eq!(rows.len() + 1, recs.len());
+            }
+        }
+        Err(e) => {
+            assert!(e.offset <= data.len() && e.line >= 1, "{e:?}");
+            assert!(parse_buglist(data).is_err());
+        }
+    }
+}
+
+/// Line feeds (watch-total.txt, ACL files): never panic; the line of an error exists.
+pub fn feed_lines(data: &[u8]) {
+    let lines = data.split(|&b| b == b'\n').count();
+    match crate::watch::parse::parse_watch(data, 0) {
+        Ok(rows) => assert!(rows.len() <= lines),
+        Err(e) => assert!(e.line >= 1 && e.line <= lines, "{e:?}"),
+    }
+    match crate::acl::parse::parse_acl(data) {
+        Ok(rows) => {
+            assert!(rows.len() <= lines);
+            assert!(rows.iter().all(|r| r.members.iter().all(|m| !m.is_empty())));
+        }
+        Err(e) => assert!(e.line >= 1 && e.line <= lines, "{e:?}"),
+    }
+    if let Ok(s) = std::str::from_utf8(data) {
+        let _ = crate::acl::parse::branch_of(s);
+    }
+}
+
+/// JSON feeds (Repocop array, SPDX documents): never panic.
+pub fn feed_json(data: &[u8]) {
+    use altrepodb_db::rows_feeds::SpdxType;
+    let _ = crate::repocop::parse::parse_repocop(data, 0);
+    for kind in [SpdxType::License, SpdxType::Exception] {
+        if let Ok(r) = crate::spdx::parse::parse_spdx("fuzz.json", data, kind) {
+            assert!(!r.spdx_id.is_empty());
+        }
+    }
+}

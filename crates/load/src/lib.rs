@@ -5,16 +5,25 @@
 //! typed rows of `altrepodb_db::rows`, and the sink writes them in batches.
 #![deny(missing_docs)]
 
+pub mod acl;
+pub mod beehive;
 pub mod bounded;
+pub mod bugzilla;
+pub mod feed;
 #[doc(hidden)]
 pub mod fuzzing;
+pub mod http;
+pub mod listing;
 pub mod package;
 pub mod package_loader;
 pub mod package_store;
 pub mod repo;
+pub mod repocop;
 pub mod report;
 pub mod safe_path;
+pub mod spdx;
 pub mod task;
+pub mod watch;
 
 pub use report::{LoadReport, Skipped};
 

@@ -65,6 +65,9 @@ pub struct LoadReport {
     pub elapsed: Duration,
     /// True when nothing was written.
     pub dry_run: bool,
+    /// Records a feed loader read (feeds count records, not packages; `None` for package
+    /// loaders).
+    pub read: Option<u64>,
 }
 
 impl LoadReport {
@@ -107,6 +110,16 @@ impl LoadReport {
         } else {
             format!("; {} skipped", self.skipped.len())
         };
+        if let Some(read) = self.read {
+            return format!(
+                "{}{}: {read} read, {} new rows; rows {}{skipped}; {:.1} s",
+                if self.dry_run { "dry run: " } else { "" },
+                self.subject,
+                self.total_rows(),
+                if rows.is_empty() { "none" } else { &rows },
+                self.seconds()
+            );
+        }
         format!(
             "{}{}: {} packages seen, {} new; rows {}{skipped}; {:.1} s",
             if self.dry_run { "dry run: " } else { "" },
@@ -145,5 +158,14 @@ mod tests {
         r.rows.clear();
         assert!(r.summary().starts_with("dry run: "));
         assert!(r.summary().contains("rows none"));
+        let mut f = LoadReport::new("watch_loader", false);
+        f.subject = "watch http://h/w.txt".into();
+        f.read = Some(5);
+        f.rows.insert("PackagesWatch", 5);
+        f.elapsed = Duration::from_millis(200);
+        assert_eq!(
+            f.summary(),
+            "watch http://h/w.txt: 5 read, 5 new rows; rows PackagesWatch=5; 0.2 s"
+        );
     }
 }

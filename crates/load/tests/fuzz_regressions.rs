@@ -43,3 +43,23 @@ fn payload_regressions() {
 fn task_files_regressions() {
     replay("task_files", altrepodb_load::fuzzing::task_files);
 }
+
+#[test]
+fn listing_regressions() {
+    replay("listing", altrepodb_load::fuzzing::listing);
+}
+
+#[test]
+fn bugzilla_csv_regressions() {
+    replay("bugzilla_csv", altrepodb_load::fuzzing::bugzilla_csv);
+}
+
+#[test]
+fn feed_lines_regressions() {
+    replay("feed_lines", altrepodb_load::fuzzing::feed_lines);
+}
+
+#[test]
+fn feed_json_regressions() {
+    replay("feed_json", altrepodb_load::fuzzing::feed_json);
+}

@@ -43,6 +43,7 @@ mod error;
 mod from_rpms;
 mod fsutil;
 mod generate;
+pub mod http_server;
 pub mod manifest;
 mod plan;
 mod rng;

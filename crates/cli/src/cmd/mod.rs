@@ -6,6 +6,7 @@ pub mod bot;
 pub mod cluster;
 pub mod daemon;
 pub mod db;
+pub mod feeds;
 pub mod generate;
 pub mod package;
 pub mod repo;
