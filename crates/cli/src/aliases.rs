@@ -8,6 +8,8 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser};
 
+use crate::cli::CommonArgs;
+
 pub use crate::cmd::amqpfire::AmqpfireArgs;
 pub use crate::cmd::daemon::DaemonArgs;
 
@@ -30,32 +32,6 @@ pub const ALIASES: &[&str] = &[
     "uploaderd",
     "altrepobot",
 ];
-
-/// Database options shared by the original loaders (`-p` is the port; its help said "password").
-#[derive(Debug, Clone, Args)]
-pub struct OrigDbArgs {
-    /// Path to configuration file.
-    #[arg(short = 'c', long = "config")]
-    pub config: Option<PathBuf>,
-    /// Database name.
-    #[arg(short = 'd', long = "dbname")]
-    pub dbname: Option<String>,
-    /// Database host.
-    #[arg(short = 's', long = "host")]
-    pub host: Option<String>,
-    /// Database port.
-    #[arg(short = 'p', long = "port")]
-    pub port: Option<String>,
-    /// Database login.
-    #[arg(short = 'u', long = "user")]
-    pub user: Option<String>,
-    /// Database password.
-    #[arg(short = 'P', long = "password")]
-    pub password: Option<String>,
-    /// Set logging level to debug.
-    #[arg(short = 'D', long = "debug")]
-    pub debug: bool,
-}
 
 /// `repo_loader pkgset path [-t TAG] [-w N] [-v] [-A DATE] [-F]`
 #[derive(Debug, Parser)]
@@ -85,7 +61,7 @@ pub struct RepoLoaderArgs {
     pub force: bool,
     /// Database options.
     #[command(flatten)]
-    pub db: OrigDbArgs,
+    pub db: CommonArgs,
 }
 
 /// `task_loader path [-w N] [-J] [-F] [-f]`
@@ -108,7 +84,7 @@ pub struct TaskLoaderArgs {
     pub flush_buffers: bool,
     /// Database options.
     #[command(flatten)]
-    pub db: OrigDbArgs,
+    pub db: CommonArgs,
 }
 
 /// Image metadata options shared by `image_loader` and `iso_loader`.
@@ -170,7 +146,7 @@ pub struct ImageLoaderArgs {
     pub meta: ImageMetaArgs,
     /// Database options.
     #[command(flatten)]
-    pub db: OrigDbArgs,
+    pub db: CommonArgs,
 }
 
 /// `iso_loader path --edition … `
@@ -188,7 +164,7 @@ pub struct IsoLoaderArgs {
     pub meta: ImageMetaArgs,
     /// Database options.
     #[command(flatten)]
-    pub db: OrigDbArgs,
+    pub db: CommonArgs,
 }
 
 /// `package_loader file [-F] [-f]`
@@ -208,7 +184,7 @@ pub struct PackageLoaderArgs {
     pub flush_buffers: bool,
     /// Database options.
     #[command(flatten)]
-    pub db: OrigDbArgs,
+    pub db: CommonArgs,
 }
 
 /// `acl_loader [url]`
@@ -223,7 +199,7 @@ pub struct AclLoaderArgs {
     pub timeout: u64,
     /// Database options.
     #[command(flatten)]
-    pub db: OrigDbArgs,
+    pub db: CommonArgs,
 }
 
 /// `beehive_loader [--url BASE] [--branches B,…] [--arches A,…] [--timeout S]`: the original
@@ -248,7 +224,7 @@ pub struct BeehiveLoaderArgs {
     pub timeout: u64,
     /// Database options.
     #[command(flatten)]
-    pub db: OrigDbArgs,
+    pub db: CommonArgs,
 }
 
 /// `bugzilla_loader|repocop_loader|watch_loader [--url URL] [--timeout S]`: the original's
@@ -290,7 +266,7 @@ pub struct SpdxLoaderArgs {
     pub update: bool,
     /// Database options.
     #[command(flatten)]
-    pub db: OrigDbArgs,
+    pub db: CommonArgs,
 }
 
 /// `task_cleaner path [-t ID] [-x]`
@@ -310,23 +286,7 @@ pub struct TaskCleanerArgs {
     pub dry_run: bool,
     /// Database options.
     #[command(flatten)]
-    pub db: OrigDbArgs,
-}
-
-impl OrigDbArgs {
-    /// The same options in the form `altrepodb` subcommands take.
-    pub fn to_common(&self) -> crate::cli::CommonArgs {
-        crate::cli::CommonArgs {
-            config: self.config.clone(),
-            dbname: self.dbname.clone(),
-            host: self.host.clone(),
-            port: self.port.clone(),
-            user: self.user.clone(),
-            password: self.password.clone(),
-            debug: self.debug,
-            ..Default::default()
-        }
-    }
+    pub db: CommonArgs,
 }
 
 /// `repo_loader` → `altrepodb repo load`.
@@ -344,7 +304,7 @@ fn repo_loader(a: RepoLoaderArgs) -> anyhow::Result<i32> {
         force: a.force,
         dry_run: false,
         skip_bad: false,
-        common: a.db.to_common(),
+        common: a.db,
     })
 }
 
@@ -371,7 +331,7 @@ pub fn run(name: &str, args: Vec<OsString>) -> Option<i32> {
                     file: a.file,
                     force: a.force,
                     flush: a.flush_buffers,
-                    common: a.db.to_common(),
+                    common: a.db,
                 },
             ));
         }

@@ -194,7 +194,8 @@ pub enum RpmAction {
     Show(RpmShowArgs),
 }
 
-/// Options every database command accepts (the original's names and short letters).
+/// Options every database command accepts: the `altrepodb` subcommands and the original tool
+/// names alike (the original's names and short letters, plus `--secure` and `--log-format`).
 #[derive(Debug, Clone, Args, Default)]
 pub struct CommonArgs {
     /// Configuration file (INI; sections DEFAULT, LOGGING, DATABASE).

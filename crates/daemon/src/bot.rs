@@ -18,6 +18,8 @@ use serde_json::{json, Value};
 use thiserror::Error;
 use tokio::sync::watch;
 
+use crate::error::Failure;
+
 use crate::amqp;
 use crate::backoff::Backoff;
 use crate::config::{AmqpConfig, Binding, QueueConfig, Secret};
@@ -64,12 +66,12 @@ impl BotConfig {
         })?;
         BotConfig::parse(&text).map_err(|reason| BotError::Config {
             path: path.display().to_string(),
-            reason,
+            reason: reason.0,
         })
     }
 
     /// Parses the INI text; the error names the section and key.
-    pub fn parse(text: &str) -> Result<BotConfig, String> {
+    pub fn parse(text: &str) -> Result<BotConfig, Failure> {
         let mut ini = configparser::ini::Ini::new_cs();
         ini.read(text.to_owned())?;
         let get = |s: &str, k: &str| ini.get(s, k).map(|v| v.trim().to_owned());
@@ -243,7 +245,7 @@ pub struct Telegram {
 
 impl Telegram {
     /// A client for `cfg`'s API URL, token and chat.
-    pub fn new(cfg: &BotConfig) -> Result<Telegram, String> {
+    pub fn new(cfg: &BotConfig) -> Result<Telegram, Failure> {
         let mut tcp = hyper_util::client::legacy::connect::HttpConnector::new();
         tcp.set_nodelay(true);
         tcp.set_connect_timeout(Some(Duration::from_secs(10)));
@@ -351,7 +353,7 @@ impl Telegram {
 }
 
 /// Consumes the bot queue and posts every message until `stop`; reconnects with backoff.
-pub async fn run(cfg: BotConfig, mut stop: watch::Receiver<bool>) -> Result<(), String> {
+pub async fn run(cfg: BotConfig, mut stop: watch::Receiver<bool>) -> Result<(), Failure> {
     let telegram = Telegram::new(&cfg)?;
     let queue = cfg.amqp.queue.clone().ok_or("no queue configured")?;
     let mut backoff = Backoff::new(Duration::from_millis(500), Duration::from_secs(30));
@@ -472,10 +474,10 @@ mod tests {
         assert_eq!(q.bind_at_startup[0].exchange, "ex");
         assert_eq!(q.bind_at_startup[0].routing_key, "#");
         let err = BotConfig::parse("[TELEGRAM]\ntoken = x\n").unwrap_err();
-        assert_eq!(err, "[TELEGRAM] chatid is missing");
+        assert_eq!(err.0, "[TELEGRAM] chatid is missing");
         let err =
             BotConfig::parse("[TELEGRAM]\ntoken=x\nchatid=1\n[AMQP]\nport=http\n").unwrap_err();
-        assert!(err.contains("[AMQP] port"), "{err}");
+        assert!(err.0.contains("[AMQP] port"), "{err}");
     }
 
     #[test]

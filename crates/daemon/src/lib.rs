@@ -22,6 +22,7 @@ pub mod backoff;
 pub mod bot;
 pub mod config;
 pub mod daemon;
+pub mod error;
 pub mod health;
 pub mod http;
 pub mod metrics;

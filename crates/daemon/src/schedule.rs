@@ -10,6 +10,8 @@ use std::time::Duration;
 
 use time::OffsetDateTime;
 
+use crate::error::Failure;
+
 /// When a service runs its periodic job.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Schedule {
@@ -55,7 +57,7 @@ impl Schedule {
             reason: reason.to_owned(),
         };
         if t.split_whitespace().count() == 5 {
-            return Cron::parse(t).map(Schedule::Cron).map_err(|r| err(&r));
+            return Cron::parse(t).map(Schedule::Cron).map_err(|r| err(&r.0));
         }
         parse_interval(t)
             .map(Schedule::Every)
@@ -107,14 +109,14 @@ fn parse_interval(t: &str) -> Option<Duration> {
 }
 
 /// Parses one cron field into a bit set over `lo..=hi`; returns (bits, was `*`).
-fn field(text: &str, lo: u32, hi: u32, name: &str) -> Result<(u64, bool), String> {
+fn field(text: &str, lo: u32, hi: u32, name: &str) -> Result<(u64, bool), Failure> {
     let mut bits = 0u64;
     for part in text.split(',') {
         let (range, step) = match part.split_once('/') {
             Some((r, s)) => {
                 let s: u32 = s.parse().map_err(|_| format!("{name}: bad step '{s}'"))?;
                 if s == 0 {
-                    return Err(format!("{name}: step 0"));
+                    return Err(format!("{name}: step 0").into());
                 }
                 (r, s)
             }
@@ -134,7 +136,7 @@ fn field(text: &str, lo: u32, hi: u32, name: &str) -> Result<(u64, bool), String
             (a, if part.contains('/') { hi } else { a })
         };
         if a < lo || b > hi || a > b {
-            return Err(format!("{name}: {a}-{b} outside {lo}-{hi}"));
+            return Err(format!("{name}: {a}-{b} outside {lo}-{hi}").into());
         }
         let mut v = a;
         while v <= b {
@@ -147,10 +149,10 @@ fn field(text: &str, lo: u32, hi: u32, name: &str) -> Result<(u64, bool), String
 
 impl Cron {
     /// Parses `minute hour day-of-month month day-of-week`.
-    pub fn parse(text: &str) -> Result<Cron, String> {
+    pub fn parse(text: &str) -> Result<Cron, Failure> {
         let f: Vec<&str> = text.split_whitespace().collect();
         if f.len() != 5 {
-            return Err(format!("expected 5 fields, got {}", f.len()));
+            return Err(format!("expected 5 fields, got {}", f.len()).into());
         }
         let (minutes, _) = field(f[0], 0, 59, "minute")?;
         let (hours, _) = field(f[1], 0, 23, "hour")?;

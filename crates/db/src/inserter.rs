@@ -57,19 +57,15 @@ impl Default for RetryPolicy {
 }
 
 impl RetryPolicy {
-    /// Delay before attempt `n` (1-based retry number), full jitter in `[0, min(max, base*2^n)]`.
+    /// Delay before attempt `n` (1-based retry number): the `n`-th delay of a
+    /// [`crate::backoff::Backoff`] seeded with `seed`, in the upper half of
+    /// `[0, min(max, base·2^n)]`.
     pub fn delay(&self, n: u32, seed: u64) -> Duration {
-        let cap = self
-            .base_delay
-            .saturating_mul(1u32 << n.min(16))
-            .min(self.max_delay);
-        // A cheap deterministic jitter source (splitmix64) is enough to spread retries.
-        let mut z = seed.wrapping_add(0x9e3779b97f4a7c15u64.wrapping_mul(u64::from(n) + 1));
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58476d1ce4e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d049bb133111eb);
-        z ^= z >> 31;
-        let nanos = cap.as_nanos().max(1) as u64;
-        Duration::from_nanos(z % nanos)
+        let mut b = crate::backoff::Backoff::seeded(self.base_delay, self.max_delay, seed);
+        for _ in 0..n {
+            b.next_delay();
+        }
+        b.next_delay()
     }
 }
 

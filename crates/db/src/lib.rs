@@ -15,6 +15,7 @@
 //! - [`sink::Sink`]: the one way loaders write (checks, batches, counts, flush order).
 #![deny(missing_docs)]
 
+pub mod backoff;
 pub mod client;
 pub mod cluster;
 pub mod derived;

@@ -297,15 +297,6 @@ impl Table for PackageSetNameRow {
     const SPEC: TableSpec = registry::PACKAGE_SET_NAME;
 }
 
-/// Former name of [`PackagesRow`] (kept while other branches merge).
-pub type PackageRow = PackagesRow;
-/// Former name of [`FilesRow`].
-pub type FileRow = FilesRow;
-/// Former name of [`DependsRow`].
-pub type DependRow = DependsRow;
-/// Former name of [`SpecfilesRow`].
-pub type SpecfileRow = SpecfilesRow;
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -352,20 +352,8 @@ impl Table for TaskSubtaskProgressRow {
     const SPEC: TableSpec = registry::TASK_SUBTASK_PROGRESS;
 }
 
-/// Former name of [`TaskStatesRow`] (kept while other branches merge).
+/// Former name of [`TaskStatesRow`], still used by the task cleaner (`load/src/task/clean.rs`).
 pub type TaskStateRow = TaskStatesRow;
-/// Former name of [`TasksRow`] (kept while other branches merge).
-pub type SubtaskRow = TasksRow;
-/// Former name of [`TaskIterationsRow`] (kept while other branches merge).
-pub type TaskIterationRow = TaskIterationsRow;
-/// Former name of [`TaskChrootsRow`] (kept while other branches merge).
-pub type TaskChrootRow = TaskChrootsRow;
-/// Former name of [`TaskLogsRow`] (kept while other branches merge).
-pub type TaskLogRow = TaskLogsRow;
-/// Former name of [`TaskPlanPackagesRow`] (kept while other branches merge).
-pub type TaskPlanPackageRow = TaskPlanPackagesRow;
-/// Former name of [`TaskApprovalsRow`] (kept while other branches merge).
-pub type TaskApprovalRow = TaskApprovalsRow;
 
 #[cfg(test)]
 mod tests {

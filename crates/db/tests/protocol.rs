@@ -704,8 +704,7 @@ async fn data_survives_a_clean_restart_and_kill_9() {
 async fn static_users_and_credential_styles() {
     use std::process::{Command, Stdio};
     let home = tempfile::tempdir().expect("temp dir");
-    let script = home.path().join("chserver.py");
-    std::fs::write(&script, altrepodb_db::embedded::SERVER_SCRIPT).expect("write script");
+    let script = altrepodb_db::embedded::install_server(home.path()).expect("write script");
     let port_file = home.path().join("port");
     let mut child = Command::new(common::python())
         .arg(&script)

@@ -444,8 +444,7 @@ fn readonly_is_readonly_in_the_engine() {
 fn a_non_loopback_bind_needs_a_password() {
     use std::process::{Command, Stdio};
     let home = tempfile::tempdir().expect("temp dir");
-    let script = home.path().join("chserver.py");
-    std::fs::write(&script, altrepodb_db::embedded::SERVER_SCRIPT).expect("write script");
+    let script = altrepodb_db::embedded::install_server(home.path()).expect("write script");
     let out = Command::new(common::python())
         .arg(&script)
         .arg("--data")

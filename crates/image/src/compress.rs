@@ -4,100 +4,36 @@ use std::io::{self, Read};
 
 use crate::error::{Error, Result};
 
-/// The memory an xz decoder may use: enough for `xz -9e` (a 64 MiB dictionary), while a
-/// hostile header asking for a 1.5 GiB dictionary is refused instead of allocated.
-pub const XZ_MEMLIMIT: u64 = 256 << 20;
+pub use altrepodb_compress::{Compression, XZ_MEMLIMIT};
 
-/// A stream compression, recognised by its magic bytes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Compression {
-    /// Not compressed (or not a compression we know).
-    None,
-    /// gzip (one or more members).
-    Gzip,
-    /// xz (one or more streams).
-    Xz,
-    /// Zstandard (one or more frames).
-    Zstd,
-    /// bzip2 (one or more streams).
-    Bzip2,
-}
-
-impl Compression {
-    /// The compression whose magic `head` starts with (`head` needs at most 6 bytes).
-    pub fn detect(head: &[u8]) -> Self {
-        if head.starts_with(&[0x1f, 0x8b]) {
-            Compression::Gzip
-        } else if head.starts_with(&[0xfd, b'7', b'z', b'X', b'Z', 0]) {
-            Compression::Xz
-        } else if head.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
-            Compression::Zstd
-        } else if head.len() >= 4 && head.starts_with(b"BZh") && (b'1'..=b'9').contains(&head[3]) {
-            Compression::Bzip2
-        } else {
-            Compression::None
+/// A reader of the decompressed bytes of `inner` (decoder memory bounded by
+/// [`XZ_MEMLIMIT`]), boxed for the readers that hold any of them.
+pub fn decoder<'a, R: Read + Send + 'a>(
+    compression: Compression,
+    inner: R,
+) -> Result<Box<dyn Read + Send + 'a>> {
+    match compression.decoder(inner) {
+        Ok(dec) => Ok(Box::new(dec)),
+        Err(e) if matches!(compression, Compression::Xz | Compression::Lzma) => {
+            Err(Error::Unsupported {
+                what: "xz decoder",
+                detail: e.to_string(),
+            })
         }
-    }
-
-    /// A short name for messages (`gzip`, `xz`, …; `none`).
-    pub fn name(self) -> &'static str {
-        match self {
-            Compression::None => "none",
-            Compression::Gzip => "gzip",
-            Compression::Xz => "xz",
-            Compression::Zstd => "zstd",
-            Compression::Bzip2 => "bzip2",
-        }
-    }
-
-    /// A reader of the decompressed bytes of `inner`.
-    pub fn decoder<'a, R: Read + Send + 'a>(self, inner: R) -> Result<Box<dyn Read + Send + 'a>> {
-        Ok(match self {
-            Compression::None => Box::new(inner),
-            Compression::Gzip => Box::new(flate2::read::MultiGzDecoder::new(inner)),
-            Compression::Xz => {
-                let stream = liblzma::stream::Stream::new_stream_decoder(
-                    XZ_MEMLIMIT,
-                    liblzma::stream::CONCATENATED,
-                )
-                .map_err(|e| Error::Unsupported {
-                    what: "xz decoder",
-                    detail: e.to_string(),
-                })?;
-                Box::new(liblzma::read::XzDecoder::new_stream(inner, stream))
-            }
-            Compression::Zstd => Box::new(
-                zstd::stream::read::Decoder::new(inner)
-                    .map_err(|source| Error::Io { offset: 0, source })?,
-            ),
-            Compression::Bzip2 => Box::new(bzip2::read::MultiBzDecoder::new(inner)),
-        })
+        Err(source) => Err(Error::Io { offset: 0, source }),
     }
 }
 
-/// Reads the first bytes of `inner` to recognise its compression and returns the
-/// decompressed stream with that compression (the sniffed bytes are not lost).
+/// Reads the first bytes of `inner` to recognise its compression ([`Compression::sniff`])
+/// and returns the decompressed stream with that compression (the sniffed bytes are not
+/// lost).
 pub fn sniff<'a, R: Read + Send + 'a>(
-    mut inner: R,
+    inner: R,
 ) -> Result<(Compression, Box<dyn Read + Send + 'a>)> {
-    let mut head = [0u8; 6];
-    let mut got = 0;
-    while got < head.len() {
-        match inner.read(&mut head[got..]) {
-            Ok(0) => break,
-            Ok(n) => got += n,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(source) => {
-                return Err(Error::Io {
-                    offset: got as u64,
-                    source,
-                })
-            }
-        }
-    }
-    let kind = Compression::detect(&head[..got]);
-    let chained = io::Cursor::new(head[..got].to_vec()).chain(inner);
-    Ok((kind, kind.decoder(chained)?))
+    let (head, chained) = altrepodb_compress::head(inner, 6)
+        .map_err(|(offset, source)| Error::Io { offset, source })?;
+    let kind = Compression::sniff(&head);
+    Ok((kind, decoder(kind, chained)?))
 }
 
 /// A reader that counts the bytes it passed on, so errors deep in a stream can name the
@@ -129,24 +65,5 @@ impl<R: Read> Read for Counting<R> {
         let n = self.inner.read(buf)?;
         self.count += n as u64;
         Ok(n)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn detects_magics() {
-        assert_eq!(Compression::detect(&[0x1f, 0x8b, 8]), Compression::Gzip);
-        assert_eq!(Compression::detect(b"\xfd7zXZ\0"), Compression::Xz);
-        assert_eq!(
-            Compression::detect(&[0x28, 0xb5, 0x2f, 0xfd]),
-            Compression::Zstd
-        );
-        assert_eq!(Compression::detect(b"BZh9"), Compression::Bzip2);
-        assert_eq!(Compression::detect(b"BZhx"), Compression::None);
-        assert_eq!(Compression::detect(b"ustar"), Compression::None);
-        assert_eq!(Compression::detect(b""), Compression::None);
     }
 }

@@ -338,7 +338,7 @@ pub fn open_tar_source(
     let n = source
         .read_at(0, &mut head)
         .map_err(|source| Error::Io { offset: 0, source })?;
-    let compression = Compression::detect(&head[..n]);
+    let compression = Compression::sniff(&head[..n]);
     if compression == Compression::None {
         let mut b = Builder::new(select, limits);
         let id = b.tree.add_source(Arc::clone(&source));
@@ -348,7 +348,8 @@ pub fn open_tar_source(
     }
     two_passes(select, &limits, |sel| {
         let raw = crate::source::Cursor::new(Arc::clone(&source), 0);
-        let stream = compression.decoder(std::io::BufReader::with_capacity(1 << 20, raw))?;
+        let stream =
+            crate::compress::decoder(compression, std::io::BufReader::with_capacity(1 << 20, raw))?;
         let mut b = Builder::new(sel, limits);
         let mut tar = TarReader::new(Streamed(stream), compression.name());
         b.apply(&mut tar, 0, None, false)?;

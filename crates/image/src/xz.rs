@@ -333,8 +333,7 @@ impl XzIndexed {
         let stream = io::Cursor::new(head)
             .chain(body)
             .chain(io::Cursor::new(tail));
-        let dec = liblzma::stream::Stream::new_stream_decoder(XZ_MEMLIMIT, 0)
-            .map_err(io::Error::other)?;
+        let dec = altrepodb_compress::xz_stream(XZ_MEMLIMIT, false)?;
         let mut out = Vec::with_capacity(b.uncompressed as usize);
         liblzma::read::XzDecoder::new_stream(stream, dec)
             .take(b.uncompressed + 1)
@@ -397,8 +396,10 @@ pub fn open_xz_with(path: &Path, cfg: &SpoolConfig, max_block: u64) -> Result<Bo
         Ok(x) => Ok(Box::new(x)),
         Err(Error::Unsupported { .. }) => {
             let total = read_index(&*file)?.iter().map(|b| b.uncompressed).sum();
-            let mut dec = crate::compress::Compression::Xz
-                .decoder(io::BufReader::with_capacity(1 << 20, Cursor::new(file, 0)))?;
+            let mut dec = crate::compress::decoder(
+                crate::compress::Compression::Xz,
+                io::BufReader::with_capacity(1 << 20, Cursor::new(file, 0)),
+            )?;
             let (tmp, len) = spool(&mut dec, Some(total), cfg)?;
             if len != total {
                 return Err(Error::corrupt(

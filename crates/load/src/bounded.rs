@@ -12,12 +12,12 @@ use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read};
 use std::path::Path;
 
-use altrepodb_rpm::{Header, Tag};
+use altrepodb_compress::{Compression, Limits};
 use thiserror::Error;
 
 /// Largest memory the xz decoder may use (dictionary and state). `xz -9` needs 65 MiB; a
 /// header asking for more is refused instead of allocated.
-pub const XZ_MEMLIMIT: u64 = 256 << 20;
+pub use altrepodb_compress::XZ_MEMLIMIT;
 
 /// One limit: how many bytes, of what, and which environment variable sets it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -240,125 +240,23 @@ pub fn xz_file(path: &Path, cap: Cap) -> io::Result<CappedReader<Box<dyn Read + 
     xz_reader(BufReader::new(File::open(path)?), cap)
 }
 
-/// [`xz_file`] over any reader of compressed bytes.
+/// [`xz_file`] over any reader of compressed bytes. One xz stream is read; bytes after it
+/// are ignored.
 pub fn xz_reader<R: BufRead + Send + 'static>(
     compressed: R,
     cap: Cap,
 ) -> io::Result<CappedReader<Box<dyn Read + Send>>> {
-    let stream =
-        liblzma::stream::Stream::new_stream_decoder(XZ_MEMLIMIT, 0).map_err(io::Error::other)?;
-    let dec: Box<dyn Read + Send> =
-        Box::new(liblzma::bufread::XzDecoder::new_stream(compressed, stream));
+    let limits = Limits {
+        memlimit: XZ_MEMLIMIT,
+        concatenated: false,
+    };
+    let dec: Box<dyn Read + Send> = Box::new(Compression::Xz.decoder_with(compressed, limits)?);
     Ok(CappedReader::new(dec, cap))
 }
 
-/// Reads into `buf` until it holds `want` more bytes or the input ends; returns how many
-/// were added.
-fn fill(r: &mut impl Read, buf: &mut Vec<u8>, want: u64) -> io::Result<u64> {
-    let before = buf.len();
-    r.take(want).read_to_end(buf)?;
-    Ok((buf.len() - before) as u64)
-}
-
-/// Streams the headers of an APT header list (see [`altrepodb_rpm::apt_headers`], which
-/// splits a list held in memory): only the current record is in memory. Offsets, in the
-/// headers' errors too, are offsets in the decompressed list, as with `apt_headers`.
-pub struct AptStream<R> {
-    inner: R,
-    pos: u64,
-    buf: Vec<u8>,
-    done: bool,
-}
-
-impl<R: Read> AptStream<R> {
-    /// A stream over the decompressed list `inner`.
-    pub fn new(inner: R) -> Self {
-        AptStream {
-            inner,
-            pos: 0,
-            buf: Vec::new(),
-            done: false,
-        }
-    }
-
-    /// The next header and its offset; `None` at the end of the list. After an error the
-    /// stream ends (as `apt_headers` does). Errors of the header's accessors carry offsets
-    /// inside the record: shift them with `e.shifted(offset)`.
-    pub fn next_header(&mut self) -> Option<Result<(u64, Header<'_, Tag>), altrepodb_rpm::Error>> {
-        if self.done {
-            return None;
-        }
-        let at = self.pos;
-        let io_err = |offset: u64, source| altrepodb_rpm::Error::Io { offset, source };
-        self.buf.clear();
-        // Magic (8 bytes) and intro (il, dl).
-        let got = match fill(&mut self.inner, &mut self.buf, 16) {
-            Ok(n) => n,
-            Err(e) => {
-                self.done = true;
-                return Some(Err(io_err(at, e)));
-            }
-        };
-        if got == 0 {
-            self.done = true;
-            return None;
-        }
-        if got < 16 {
-            return self.fail(at);
-        }
-        let word = |i: usize| {
-            u64::from(u32::from_be_bytes([
-                self.buf[i],
-                self.buf[i + 1],
-                self.buf[i + 2],
-                self.buf[i + 3],
-            ]))
-        };
-        let rest = word(8) * 16 + word(12);
-        if rest > 0 {
-            // The header reader checks the magic and librpm's limits on il and dl before
-            // anything more is read; "truncated" is the only answer that lets us go on.
-            if !matches!(
-                Header::<Tag>::from_record(&self.buf),
-                Err(altrepodb_rpm::Error::Truncated { .. })
-            ) {
-                return self.fail(at);
-            }
-            match fill(&mut self.inner, &mut self.buf, rest) {
-                Ok(n) if n == rest => {}
-                Ok(_) => return self.fail(at),
-                Err(e) => {
-                    self.done = true;
-                    return Some(Err(io_err(at + 16, e)));
-                }
-            }
-        }
-        self.pos += self.buf.len() as u64;
-        match Header::<Tag>::from_record(&self.buf) {
-            Ok(h) => Some(Ok((at, h))),
-            Err(e) => {
-                self.done = true;
-                Some(Err(e.shifted(at)))
-            }
-        }
-    }
-
-    /// Ends the stream with the header reader's own error for the partial record in `buf`.
-    fn fail(&mut self, at: u64) -> Option<Result<(u64, Header<'_, Tag>), altrepodb_rpm::Error>> {
-        self.done = true;
-        let e = match Header::<Tag>::from_record(&self.buf) {
-            Err(e) => e,
-            // Not reached (callers pass a record the reader rejects); an error, not a panic.
-            Ok(_) => altrepodb_rpm::Error::Truncated {
-                offset: 0,
-                what: "header",
-                needed: self.buf.len() as u64 + 1,
-                available: self.buf.len() as u64,
-            },
-        };
-        Some(Err(e.shifted(at)))
-    }
-}
+/// The streaming APT header list reader (it lives with the header reader in
+/// `altrepodb-rpm`).
+pub use altrepodb_rpm::AptStream;
 
 #[cfg(test)]
 mod tests {

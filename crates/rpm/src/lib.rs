@@ -18,9 +18,10 @@ pub mod meta;
 pub mod package;
 pub mod payload;
 pub mod tags;
+#[cfg(feature = "writer")]
 pub mod writer;
 
-pub use apt::{apt_headers, AptHeaders};
+pub use apt::{apt_headers, AptHeaders, AptStream};
 pub use error::{Error, Result};
 pub use header::{class_of_mode, text, Entry, EntryType, Header, StrArray, U32Array, U64Array};
 pub use identity::{mmhash, murmur3_x64_128, murmur3_x86_32, pkg_hash, PkgHashError};
@@ -30,4 +31,5 @@ pub use tags::{AnyTag, SigTag, Tag, TagKind};
 pub use digest::{digest_bytes, digest_file, DigestAlgo, Digests};
 pub use evr::{rpmvercmp, Evr};
 pub use payload::{extract_spec, Compression, SpecFile};
+#[cfg(feature = "writer")]
 pub use writer::{BuiltPackage, HeaderWriter, PackageBuilder, TagValue};

@@ -6,8 +6,7 @@
 //! packages lie or omit it): `42 5A` bzip2, `1F 8B` gzip, `FD 37` xz, `5D 00` lzma,
 //! `28 B5` zstd, `30 37` plain cpio.
 
-use std::fmt;
-use std::io::{self, Cursor, Read, Write};
+use std::io::{self, Read};
 
 use crate::cpio::{CpioError, CpioReader, StrippedFile};
 use crate::header::Header;
@@ -17,90 +16,9 @@ use crate::tags::Tag;
 /// Largest memory the xz/lzma decoders may use; real payloads need a few MiB to 64 MiB.
 const LZMA_MEMLIMIT: u64 = 1 << 30;
 
-/// Payload compression.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Compression {
-    /// Uncompressed cpio.
-    None,
-    /// gzip (deflate).
-    Gzip,
-    /// bzip2.
-    Bzip2,
-    /// xz container (LZMA2).
-    Xz,
-    /// Legacy `.lzma` ("lzma_alone"), ALT's usual payload format.
-    Lzma,
-    /// Zstandard.
-    Zstd,
-}
-
-impl Compression {
-    /// All variants.
-    pub const ALL: [Compression; 6] = [
-        Compression::None,
-        Compression::Gzip,
-        Compression::Bzip2,
-        Compression::Xz,
-        Compression::Lzma,
-        Compression::Zstd,
-    ];
-
-    /// Detects the compression from the first bytes of a payload (two are enough).
-    pub fn detect(head: &[u8]) -> Option<Compression> {
-        match head {
-            [0x42, 0x5A, ..] => Some(Compression::Bzip2),
-            [0x1F, 0x8B, ..] => Some(Compression::Gzip),
-            [0xFD, 0x37, ..] => Some(Compression::Xz),
-            [0x5D, 0x00, ..] => Some(Compression::Lzma),
-            [0x28, 0xB5, ..] => Some(Compression::Zstd),
-            [0x30, 0x37, ..] => Some(Compression::None),
-            _ => None,
-        }
-    }
-
-    /// The PAYLOADCOMPRESSOR value rpm writes for this compression; `None` for an
-    /// uncompressed payload (rpmbuild then omits the tag).
-    pub fn payload_compressor(self) -> Option<&'static str> {
-        match self {
-            Compression::None => None,
-            Compression::Gzip => Some("gzip"),
-            Compression::Bzip2 => Some("bzip2"),
-            Compression::Xz => Some("xz"),
-            Compression::Lzma => Some("lzma"),
-            Compression::Zstd => Some("zstd"),
-        }
-    }
-
-    /// Maps a PAYLOADCOMPRESSOR value back (rpm treats a missing tag as gzip).
-    pub fn from_payload_compressor(name: &str) -> Option<Compression> {
-        match name {
-            "gzip" => Some(Compression::Gzip),
-            "bzip2" => Some(Compression::Bzip2),
-            "xz" => Some(Compression::Xz),
-            "lzma" => Some(Compression::Lzma),
-            "zstd" => Some(Compression::Zstd),
-            "identity" | "none" => Some(Compression::None),
-            _ => None,
-        }
-    }
-
-    /// The level rpm (or ALT, for lzma) uses by default, which also becomes PAYLOADFLAGS.
-    pub fn default_level(self) -> u32 {
-        match self {
-            Compression::None => 0,
-            Compression::Gzip | Compression::Bzip2 => 9,
-            Compression::Xz | Compression::Lzma => 2,
-            // rpm's own default is 19; 3 keeps generated repositories fast to build.
-            Compression::Zstd => 3,
-        }
-    }
-}
-
-impl fmt::Display for Compression {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.payload_compressor().unwrap_or("none"))
-    }
-}
+/// Payload compression (the shared stream compression; [`Compression::detect`] is the
+/// payload rule).
+pub use altrepodb_compress::Compression;
 
 /// What went wrong while reading a payload.
 #[derive(Debug, thiserror::Error)]
@@ -134,29 +52,18 @@ pub fn decompress_reader<'a, R: Read + 'a>(
     reader: R,
     compression: Compression,
 ) -> Result<Box<dyn Read + 'a>, PayloadError> {
-    let err = |source| PayloadError::Decompressor {
-        compression,
-        source,
+    let limits = altrepodb_compress::Limits {
+        memlimit: LZMA_MEMLIMIT,
+        concatenated: true,
     };
-    Ok(match compression {
-        Compression::None => Box::new(reader),
-        Compression::Gzip => Box::new(flate2::read::MultiGzDecoder::new(reader)),
-        Compression::Bzip2 => Box::new(bzip2::read::MultiBzDecoder::new(reader)),
-        Compression::Xz => {
-            let stream = liblzma::stream::Stream::new_stream_decoder(
-                LZMA_MEMLIMIT,
-                liblzma::stream::CONCATENATED,
-            )
-            .map_err(|e| err(e.into()))?;
-            Box::new(liblzma::read::XzDecoder::new_stream(reader, stream))
-        }
-        Compression::Lzma => {
-            let stream = liblzma::stream::Stream::new_lzma_decoder(LZMA_MEMLIMIT)
-                .map_err(|e| err(e.into()))?;
-            Box::new(liblzma::read::XzDecoder::new_stream(reader, stream))
-        }
-        Compression::Zstd => Box::new(zstd::stream::read::Decoder::new(reader).map_err(err)?),
-    })
+    let dec =
+        compression
+            .decoder_with(reader, limits)
+            .map_err(|source| PayloadError::Decompressor {
+                compression,
+                source,
+            })?;
+    Ok(Box::new(dec))
 }
 
 /// Detects the compression of `payload` and returns a cpio reader over the decompressed
@@ -168,21 +75,11 @@ pub fn payload_reader(payload: &[u8]) -> Result<CpioReader<Box<dyn Read + '_>>, 
 
 /// Like [`payload_reader`] for a stream (e.g. a file positioned after the main header).
 pub fn payload_reader_from<'a, R: Read + 'a>(
-    mut reader: R,
+    reader: R,
 ) -> Result<CpioReader<Box<dyn Read + 'a>>, PayloadError> {
-    let mut head = [0u8; 6];
-    let mut n = 0;
-    while n < head.len() {
-        match reader.read(&mut head[n..]) {
-            Ok(0) => break,
-            Ok(k) => n += k,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(source) => return Err(CpioError::Io { offset: 0, source }.into()),
-        }
-    }
-    let head = head[..n].to_vec();
+    let (head, joined) = altrepodb_compress::head(reader, 6)
+        .map_err(|(_, source)| CpioError::Io { offset: 0, source })?;
     let compression = Compression::detect(&head).ok_or_else(|| unknown(&head))?;
-    let joined = Cursor::new(head).chain(reader);
     Ok(CpioReader::new(decompress_reader(joined, compression)?))
 }
 
@@ -192,8 +89,10 @@ fn unknown(head: &[u8]) -> PayloadError {
     }
 }
 
+#[cfg(feature = "writer")]
 /// Compresses `data` with `compression` at `level` (the value that goes into PAYLOADFLAGS).
 pub fn compress(data: &[u8], compression: Compression, level: u32) -> io::Result<Vec<u8>> {
+    use std::io::Write;
     let lzma_err = |e: liblzma::stream::Error| io::Error::other(e);
     match compression {
         Compression::None => Ok(data.to_vec()),
@@ -372,6 +271,7 @@ mod tests {
     use super::*;
 
     #[test]
+    #[cfg(feature = "writer")]
     fn compress_detect_roundtrip() {
         let data = b"0707010000hello world hello world hello world".repeat(50);
         for c in Compression::ALL {

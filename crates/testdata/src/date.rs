@@ -1,36 +1,40 @@
-//! Calendar arithmetic in UTC without a clock (Howard Hinnant's civil-date algorithms).
+//! Calendar arithmetic in UTC without a clock, on the `time` crate's civil dates.
+
+use time::format_description::well_known::Rfc2822;
+use time::macros::format_description;
+use time::{Date, Month, OffsetDateTime};
 
 /// Seconds per day.
 pub const DAY: u32 = 86_400;
 
-const WEEKDAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
-const MONTHS: [&str; 12] = [
-    "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
-];
-
-/// Days since 1970-01-01 of a proleptic Gregorian date.
-pub fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let m = i64::from(m);
-    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + i64::from(d) - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
+/// The moment `t` seconds after the epoch (every `u32` is a valid one).
+fn at(t: u32) -> OffsetDateTime {
+    OffsetDateTime::from_unix_timestamp(i64::from(t)).unwrap_or(OffsetDateTime::UNIX_EPOCH)
 }
 
-/// `(year, month, day)` of a day number since 1970-01-01.
-pub fn civil_from_days(z: i64) -> (i64, u32, u32) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let y = yoe + era * 400;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    (if m <= 2 { y + 1 } else { y }, m, d)
+/// (year, month 1–12, day, hour, minute, second) of a UTC timestamp.
+pub fn civil(t: u32) -> (i64, u32, u32, u32, u32, u32) {
+    let a = at(t);
+    (
+        i64::from(a.year()),
+        u32::from(u8::from(a.month())),
+        u32::from(a.day()),
+        u32::from(a.hour()),
+        u32::from(a.minute()),
+        u32::from(a.second()),
+    )
+}
+
+/// Days since 1970-01-01 of a proleptic Gregorian date; `None` when there is no such date.
+pub fn days_from_civil(y: i64, m: u32, d: u32) -> Option<i64> {
+    let date = Date::from_calendar_date(
+        i32::try_from(y).ok()?,
+        Month::try_from(u8::try_from(m).ok()?).ok()?,
+        u8::try_from(d).ok()?,
+    )
+    .ok()?;
+    // 2 440 588 is the Julian day number of 1970-01-01.
+    Some(i64::from(date.to_julian_day()) - 2_440_588)
 }
 
 /// Parses `YYYY-MM-DD` into seconds since the epoch at 00:00 UTC.
@@ -40,48 +44,31 @@ pub fn parse_date(s: &str) -> Option<u32> {
     if it.next().is_some() || y.len() != 4 || m.len() != 2 || d.len() != 2 {
         return None;
     }
-    let (y, m, d): (i64, u32, u32) = (y.parse().ok()?, m.parse().ok()?, d.parse().ok()?);
-    if !(1..=12).contains(&m) || d == 0 || d > 31 {
-        return None;
-    }
-    let days = days_from_civil(y, m, d);
-    // Reject dates like 2023-02-30 that roll over into the next month.
-    if civil_from_days(days) != (y, m, d) {
-        return None;
-    }
-    u32::try_from(days * i64::from(DAY)).ok()
+    let (y, m, d): (i32, u8, u8) = (y.parse().ok()?, m.parse().ok()?, d.parse().ok()?);
+    // Rejects dates like 2023-02-30 instead of rolling them over.
+    let date = Date::from_calendar_date(y, Month::try_from(m).ok()?, d).ok()?;
+    u32::try_from(date.midnight().assume_utc().unix_timestamp()).ok()
 }
 
 /// `YYYY-MM-DD` of a timestamp.
 pub fn format_date(t: u32) -> String {
-    let (y, m, d) = civil_from_days(i64::from(t / DAY));
-    format!("{y:04}-{m:02}-{d:02}")
+    at(t)
+        .format(format_description!("[year]-[month]-[day]"))
+        .unwrap_or_default()
 }
 
 /// rpm's changelog date form, `Mon Jan 15 2024`.
 pub fn changelog_date(t: u32) -> String {
-    let days = i64::from(t / DAY);
-    let (y, m, d) = civil_from_days(days);
-    format!(
-        "{} {} {d:02} {y}",
-        WEEKDAYS[days.rem_euclid(7) as usize],
-        MONTHS[m as usize - 1]
-    )
+    at(t)
+        .format(format_description!(
+            "[weekday repr:short] [month repr:short] [day] [year]"
+        ))
+        .unwrap_or_default()
 }
 
 /// RFC 2822 date as apt's release files carry it, `Mon, 15 Jan 2024 00:00:00 +0000`.
 pub fn rfc2822(t: u32) -> String {
-    let days = i64::from(t / DAY);
-    let (y, m, d) = civil_from_days(days);
-    let s = t % DAY;
-    format!(
-        "{}, {d:02} {} {y} {:02}:{:02}:{:02} +0000",
-        WEEKDAYS[days.rem_euclid(7) as usize],
-        MONTHS[m as usize - 1],
-        s / 3600,
-        s / 60 % 60,
-        s % 60
-    )
+    at(t).format(&Rfc2822).unwrap_or_default()
 }
 
 /// Noon (UTC) of the day `t` falls on: rpm stores changelog times as noon of the day.
@@ -103,6 +90,12 @@ mod tests {
         assert_eq!(format_date(parse_date("2000-02-29").unwrap()), "2000-02-29");
         assert!(parse_date("2023-02-30").is_none());
         assert!(parse_date("2023-2-3").is_none());
+        assert!(parse_date("2023-13-01").is_none());
+        assert_eq!(days_from_civil(2024, 1, 15), Some(19_737));
+        assert_eq!(days_from_civil(2023, 2, 30), None);
+        assert_eq!(civil(1_705_276_800 + 3661), (2024, 1, 15, 1, 1, 1));
+        assert_eq!(format_date(0), "1970-01-01");
+        assert_eq!(changelog_date(0), "Thu Jan 01 1970");
         assert_eq!(noon(t + 5), t + 43_200);
     }
 }

@@ -37,6 +37,8 @@ use altrepodb_rpm::writer::{
     PackageBuilder,
 };
 use altrepodb_rpm::{digest_bytes, mmhash, DigestAlgo, Package};
+
+use crate::date::{civil, days_from_civil};
 use serde::{Deserialize, Serialize};
 
 /// Girar task states the generator knows (any other upper-case word is accepted too and
@@ -410,22 +412,6 @@ const PEOPLE: &[(&str, &str)] = &[
 const MONTHS: [&str; 12] = [
     "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
 ];
-
-/// (year, month 1–12, day, h, m, s) of a UTC timestamp.
-fn civil(ts: u32) -> (i64, u32, u32, u32, u32, u32) {
-    let days = i64::from(ts / 86_400);
-    let secs = ts % 86_400;
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    (y, m, d, secs / 3600, secs / 60 % 60, secs % 60)
-}
 
 /// `YYYY-Mon-DD HH:MM:SS` (girar's event and approval stamps).
 fn girar_date(ts: u32) -> String {
@@ -1434,15 +1420,6 @@ fn expected_lines(
     out
 }
 
-fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (i64::from(m) + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + i64::from(d) - 1;
-    era * 146_097 + yoe * 365 + yoe / 4 - yoe / 100 + doy - 719_468
-}
-
 /// The timestamp of a stamp this module wrote (events: `YYYY-Mon-DD HH:MM:SS`; srpm:
 /// `<13>Mon DD HH:MM:SS` in the year of `mtime`).
 fn parse_stamp(kind: &str, s: &str, mtime: u32) -> u32 {
@@ -1464,7 +1441,7 @@ fn parse_stamp(kind: &str, s: &str, mtime: u32) -> u32 {
         (civil(mtime).0, mo, d, it.next().unwrap_or(""))
     };
     let t: Vec<u32> = time.split(':').filter_map(|x| x.parse().ok()).collect();
-    (days_from_civil(y, mo, d) * 86_400) as u32 + t[0] * 3600 + t[1] * 60 + t[2]
+    (days_from_civil(y, mo, d).unwrap_or(0) * 86_400) as u32 + t[0] * 3600 + t[1] * 60 + t[2]
 }
 
 /// `logs/events.<k>.1.log` for every try.

@@ -57,7 +57,7 @@ pub fn run(args: &BotArgs) -> Result<i32> {
         }
         tracing::info!("stopping");
         let _ = stop_tx.send(true);
-        bot.await?.map_err(anyhow::Error::msg)?;
+        bot.await??;
         Ok::<_, anyhow::Error>(())
     })?;
     Ok(0)

@@ -223,7 +223,7 @@ pub fn from_task_loader(a: crate::aliases::TaskLoaderArgs) -> TaskLoadArgs {
         dumpjson: a.dumpjson,
         dry_run: false,
         no_file_provides: false,
-        common: a.db.to_common(),
+        common: a.db,
     }
 }
 
@@ -234,7 +234,7 @@ pub fn from_task_cleaner(a: crate::aliases::TaskCleanerArgs) -> TaskCleanArgs {
         task_id: a.task_id,
         dry_run: a.dry_run,
         unclear_log: PathBuf::from(altrepodb_load::task::clean::UNCLEAR_STATES_FILE),
-        common: a.db.to_common(),
+        common: a.db,
     }
 }
 

@@ -20,7 +20,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use altrepodb_db::rows_task::{
-    table, ApprovalType, SubtaskType, TaskApprovalRow, TaskProgressRow, TaskStateRow,
+    table, ApprovalType, SubtaskType, TaskApprovalsRow, TaskProgressRow, TaskStatesRow,
     TaskSubtaskProgressRow,
 };
 use altrepodb_db::Db;
@@ -456,7 +456,11 @@ fn parse_girar_date(s: &str) -> Option<u32> {
 }
 
 /// The approval row of an approve/disapprove message (original §9.4).
-pub fn approval_row(id: u32, rk: &str, body: &Value) -> Result<TaskApprovalRow, String> {
+pub fn approval_row(
+    id: u32,
+    rk: &str,
+    body: &Value,
+) -> Result<TaskApprovalsRow, crate::error::Failure> {
     let key = body
         .get("_routing_key")
         .and_then(Value::as_str)
@@ -466,7 +470,7 @@ pub fn approval_row(id: u32, rk: &str, body: &Value) -> Result<TaskApprovalRow, 
     } else if key.ends_with(".disapprove") {
         ApprovalType::Disapprove
     } else {
-        return Err(format!("unexpected routing key '{key}' for an approval"));
+        return Err(format!("unexpected routing key '{key}' for an approval").into());
     };
     let subtask_id = as_u64(body.get("subtaskid"))
         .and_then(|n| u32::try_from(n).ok())
@@ -480,8 +484,7 @@ pub fn approval_row(id: u32, rk: &str, body: &Value) -> Result<TaskApprovalRow, 
         let bytes = base64::engine::general_purpose::STANDARD
             .decode(b64.trim())
             .map_err(|e| format!("base64_message: {e}"))?;
-        let text =
-            String::from_utf8(bytes).map_err(|_| "base64_message is not UTF-8".to_owned())?;
+        let text = String::from_utf8(bytes).map_err(|_| "base64_message is not UTF-8")?;
         let mut lines = text.split('\n').filter(|l| !l.is_empty());
         let first = lines.next().ok_or("empty approval text")?;
         let (date, who) = first.split_once("::").ok_or("approval line without '::'")?;
@@ -497,7 +500,7 @@ pub fn approval_row(id: u32, rk: &str, body: &Value) -> Result<TaskApprovalRow, 
             .ok_or("revoked approval without '_timestamp'")?;
         (ts.max(0.0) as u32, name, String::new())
     };
-    Ok(TaskApprovalRow {
+    Ok(TaskApprovalsRow {
         task_id: id,
         subtask_id,
         tapp_type,
@@ -519,7 +522,7 @@ struct TaskJob {
     what: String,
     progress: Option<TaskProgressRow>,
     subtask: Option<TaskSubtaskProgressRow>,
-    approval: Option<TaskApprovalRow>,
+    approval: Option<TaskApprovalsRow>,
     then: Then,
     loader: Arc<dyn TaskLoader>,
 }
@@ -637,12 +640,12 @@ impl TaskJob {
                     .param("id", self.id)
                     .param("changed", changed);
                 if count(&db, query, "checking TaskStates").await? == 0 {
-                    let row = TaskStateRow {
+                    let row = TaskStatesRow {
                         task_changed: changed,
                         task_id: self.id,
                         task_state: "DELETED".into(),
                         task_message: "task deleted".into(),
-                        ..TaskStateRow::default()
+                        ..TaskStatesRow::default()
                     };
                     insert(&db, table::TASK_STATES, &row).await?;
                     db.execute(

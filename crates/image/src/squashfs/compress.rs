@@ -2,7 +2,26 @@
 
 use std::io::Read;
 
+use altrepodb_compress::{Compression, XZ_MEMLIMIT};
+
 use super::lzo;
+
+/// Why one block did not decompress.
+#[derive(Debug, thiserror::Error)]
+pub enum BlockError {
+    /// The decoder failed (or could not be set up).
+    #[error("{0}")]
+    Decoder(#[from] std::io::Error),
+    /// The block holds more than the block size.
+    #[error("decompresses to more than {0} bytes")]
+    TooLarge(usize),
+    /// An LZ4 block is corrupt.
+    #[error("{0}")]
+    Lz4(#[from] lz4_flex::block::DecompressError),
+    /// An LZO block is corrupt (the message names the byte).
+    #[error("{0}")]
+    Lzo(String),
+}
 
 /// The compressor ids of the squashfs 4 superblock.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -36,39 +55,42 @@ impl Compressor {
     }
 
     /// Decompresses one block into at most `max_out` bytes.
-    pub(super) fn decompress(self, input: &[u8], max_out: usize) -> Result<Vec<u8>, String> {
-        fn bounded(mut r: impl Read, max_out: usize) -> Result<Vec<u8>, String> {
+    pub(super) fn decompress(self, input: &[u8], max_out: usize) -> Result<Vec<u8>, BlockError> {
+        fn bounded(mut r: impl Read, max_out: usize) -> Result<Vec<u8>, BlockError> {
             let mut out = Vec::new();
-            r.by_ref()
-                .take(max_out as u64 + 1)
-                .read_to_end(&mut out)
-                .map_err(|e| e.to_string())?;
+            r.by_ref().take(max_out as u64 + 1).read_to_end(&mut out)?;
             if out.len() > max_out {
-                return Err(format!("decompresses to more than {max_out} bytes"));
+                return Err(BlockError::TooLarge(max_out));
             }
             Ok(out)
         }
         match self {
             Compressor::Gzip => bounded(flate2::read::ZlibDecoder::new(input), max_out),
-            Compressor::Xz => bounded(liblzma::read::XzDecoder::new(input), max_out),
-            Compressor::Lzma => {
-                let stream = liblzma::stream::Stream::new_lzma_decoder(256 << 20)
-                    .map_err(|e| e.to_string())?;
-                bounded(liblzma::read::XzDecoder::new_stream(input, stream), max_out)
+            Compressor::Xz | Compressor::Lzma => {
+                // One xz stream (or lzma_alone stream) per block, with the shared memory
+                // bound on the decoder.
+                let kind = if self == Compressor::Xz {
+                    Compression::Xz
+                } else {
+                    Compression::Lzma
+                };
+                let limits = altrepodb_compress::Limits {
+                    memlimit: XZ_MEMLIMIT,
+                    concatenated: false,
+                };
+                bounded(kind.decoder_with(input, limits)?, max_out)
             }
             Compressor::Lzo => lzo::decompress(input, max_out),
             Compressor::Lz4 => {
                 let mut out = vec![0u8; max_out];
-                let n =
-                    lz4_flex::block::decompress_into(input, &mut out).map_err(|e| e.to_string())?;
+                let n = lz4_flex::block::decompress_into(input, &mut out)?;
                 out.truncate(n);
                 Ok(out)
             }
             Compressor::Zstd => {
                 let mut out = Vec::with_capacity(max_out);
                 zstd::bulk::Decompressor::new()
-                    .and_then(|mut d| d.decompress_to_buffer(input, &mut out))
-                    .map_err(|e| e.to_string())?;
+                    .and_then(|mut d| d.decompress_to_buffer(input, &mut out))?;
                 Ok(out)
             }
         }

@@ -3,8 +3,10 @@
 //! Written from the format description in the Linux kernel's `Documentation/staging/lzo.rst`.
 //! Every read and back-reference is bounds-checked; the output never grows past `max_out`.
 
+use super::compress::BlockError;
+
 /// Decompresses `input` into at most `max_out` bytes; `Err` names what is wrong and where.
-pub(crate) fn decompress(input: &[u8], max_out: usize) -> Result<Vec<u8>, String> {
+pub(crate) fn decompress(input: &[u8], max_out: usize) -> Result<Vec<u8>, BlockError> {
     let mut d = Lzo {
         input,
         ip: 0,
@@ -23,22 +25,22 @@ struct Lzo<'a> {
 }
 
 impl Lzo<'_> {
-    fn byte(&mut self) -> Result<usize, String> {
+    fn byte(&mut self) -> Result<usize, BlockError> {
         let b = *self
             .input
             .get(self.ip)
-            .ok_or_else(|| format!("lzo input ends at byte {}", self.ip))?;
+            .ok_or_else(|| BlockError::Lzo(format!("lzo input ends at byte {}", self.ip)))?;
         self.ip += 1;
         Ok(usize::from(b))
     }
 
-    fn le16(&mut self) -> Result<usize, String> {
+    fn le16(&mut self) -> Result<usize, BlockError> {
         let lo = self.byte()?;
         Ok(lo | (self.byte()? << 8))
     }
 
     /// A length continued in zero bytes (255 each) and a final non-zero byte.
-    fn long_length(&mut self, base: usize) -> Result<usize, String> {
+    fn long_length(&mut self, base: usize) -> Result<usize, BlockError> {
         let mut zeros = 0usize;
         while self.input.get(self.ip) == Some(&0) {
             self.ip += 1;
@@ -49,34 +51,40 @@ impl Lzo<'_> {
             .checked_mul(255)
             .and_then(|z| z.checked_add(base + last))
             .filter(|&n| n <= self.max_out)
-            .ok_or_else(|| format!("lzo length too long at byte {}", self.ip))
+            .ok_or_else(|| BlockError::Lzo(format!("lzo length too long at byte {}", self.ip)))
     }
 
-    fn literals(&mut self, n: usize) -> Result<(), String> {
+    fn literals(&mut self, n: usize) -> Result<(), BlockError> {
         let end = self.ip + n;
         if end > self.input.len() {
-            return Err(format!(
+            return Err(BlockError::Lzo(format!(
                 "lzo literal run of {n} bytes passes the input end at byte {}",
                 self.ip
-            ));
+            )));
         }
         if self.out.len() + n > self.max_out {
-            return Err(format!("lzo output exceeds {} bytes", self.max_out));
+            return Err(BlockError::Lzo(format!(
+                "lzo output exceeds {} bytes",
+                self.max_out
+            )));
         }
         self.out.extend_from_slice(&self.input[self.ip..end]);
         self.ip = end;
         Ok(())
     }
 
-    fn copy_match(&mut self, distance: usize, len: usize) -> Result<(), String> {
+    fn copy_match(&mut self, distance: usize, len: usize) -> Result<(), BlockError> {
         if distance == 0 || distance > self.out.len() {
-            return Err(format!(
+            return Err(BlockError::Lzo(format!(
                 "lzo back-reference {distance} before the output start at byte {}",
                 self.ip
-            ));
+            )));
         }
         if self.out.len() + len > self.max_out {
-            return Err(format!("lzo output exceeds {} bytes", self.max_out));
+            return Err(BlockError::Lzo(format!(
+                "lzo output exceeds {} bytes",
+                self.max_out
+            )));
         }
         let start = self.out.len() - distance;
         // Overlapping copies repeat the pattern, so go byte by byte.
@@ -87,7 +95,7 @@ impl Lzo<'_> {
         Ok(())
     }
 
-    fn run(&mut self) -> Result<(), String> {
+    fn run(&mut self) -> Result<(), BlockError> {
         // Literals the last instruction copied: 0, 1..3, or 4 for "four or more".
         let mut state = 0usize;
         if let Some(&first) = self.input.first() {
@@ -129,11 +137,11 @@ impl Lzo<'_> {
                 if d == 0 {
                     // The end marker: a far match of distance 16384.
                     if self.ip != self.input.len() {
-                        return Err(format!(
+                        return Err(BlockError::Lzo(format!(
                             "lzo end marker at byte {} before the input's end ({})",
                             self.ip,
                             self.input.len()
-                        ));
+                        )));
                     }
                     return Ok(());
                 }

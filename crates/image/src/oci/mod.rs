@@ -24,6 +24,14 @@ use crate::spool::{spool, SpoolConfig};
 use crate::tar::{Streamed, TarReader};
 use crate::tartree::{open_tar_source, two_passes, Builder, Limits, Select};
 
+mod blob;
+mod json;
+mod layers;
+
+use blob::*;
+use json::*;
+use layers::*;
+
 /// Largest JSON document (index, manifest, config) read.
 pub const MAX_JSON: u64 = 16 << 20;
 /// Deepest nesting of image indexes followed.
@@ -84,78 +92,6 @@ impl std::fmt::Display for Platform {
     }
 }
 
-#[derive(Debug, Clone, Deserialize)]
-struct Descriptor {
-    #[serde(rename = "mediaType", default)]
-    media_type: String,
-    digest: String,
-    size: u64,
-    #[serde(default)]
-    platform: Option<PlatformJson>,
-    #[serde(default)]
-    annotations: Option<std::collections::BTreeMap<String, String>>,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-struct PlatformJson {
-    #[serde(default)]
-    os: String,
-    #[serde(default)]
-    architecture: String,
-    #[serde(default)]
-    variant: Option<String>,
-}
-
-impl From<&PlatformJson> for Platform {
-    fn from(p: &PlatformJson) -> Self {
-        Platform {
-            os: p.os.clone(),
-            architecture: p.architecture.clone(),
-            variant: p.variant.clone().filter(|v| !v.is_empty()),
-        }
-    }
-}
-
-#[derive(Debug, Deserialize)]
-struct IndexJson {
-    #[serde(default)]
-    manifests: Option<Vec<Descriptor>>,
-    #[serde(default)]
-    layers: Option<Vec<Descriptor>>,
-    #[serde(default)]
-    config: Option<Descriptor>,
-}
-
-#[derive(Debug, Deserialize)]
-struct ConfigJson {
-    #[serde(default)]
-    created: Option<String>,
-    #[serde(default)]
-    architecture: String,
-    #[serde(default)]
-    os: String,
-    #[serde(default)]
-    variant: Option<String>,
-    #[serde(default)]
-    rootfs: Option<RootFs>,
-}
-
-#[derive(Debug, Deserialize)]
-struct RootFs {
-    #[serde(default)]
-    diff_ids: Vec<String>,
-}
-
-#[derive(Debug, Deserialize)]
-struct DockerManifest {
-    #[serde(rename = "Config")]
-    config: String,
-    #[serde(rename = "RepoTags", default)]
-    repo_tags: Option<Vec<String>>,
-    #[serde(rename = "Layers", default)]
-    layers: Vec<String>,
-}
-
 #[derive(Debug, Clone)]
 enum RefKind {
     Oci(Descriptor),
@@ -208,164 +144,6 @@ pub fn parse_rfc3339(s: &str) -> Option<i64> {
         .map(|t| t.unix_timestamp())
 }
 
-enum Store {
-    Dir(PathBuf),
-    Tar(MemTree),
-}
-
-impl Store {
-    /// The file `rel` of the layout, or `None` when it does not exist.
-    fn file(&self, rel: &str) -> Result<Option<Arc<dyn ReadAt>>> {
-        if rel.split('/').any(|c| c == "..") {
-            return Err(Error::corrupt(
-                "container archive",
-                0,
-                format!("path {rel:?} leaves the archive"),
-            ));
-        }
-        match self {
-            Store::Dir(root) => {
-                let p = root.join(TreePath::new(rel).as_str().trim_start_matches('/'));
-                let real = match p.canonicalize() {
-                    Ok(r) => r,
-                    Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
-                    Err(source) => return Err(Error::Io { offset: 0, source }),
-                };
-                if !real.starts_with(root) {
-                    return Err(Error::corrupt(
-                        "container archive",
-                        0,
-                        format!("{rel:?} is a link out of the layout directory"),
-                    ));
-                }
-                if !real.is_file() {
-                    return Ok(None);
-                }
-                let f =
-                    std::fs::File::open(&real).map_err(|source| Error::Io { offset: 0, source })?;
-                Ok(Some(Arc::new(f)))
-            }
-            Store::Tar(tree) => match resolve(tree, &TreePath::new(rel)) {
-                Ok((p, m)) if m.kind == FileKind::Regular => Ok(Some(tree.content_source(&p)?)),
-                Ok(_) | Err(Error::NotFound(_)) => Ok(None),
-                Err(e) => Err(e),
-            },
-        }
-    }
-
-    fn json<T: for<'de> Deserialize<'de>>(&self, rel: &str) -> Result<Option<(T, Vec<u8>)>> {
-        let Some(src) = self.file(rel)? else {
-            return Ok(None);
-        };
-        let bytes = read_all(&*src, rel)?;
-        let v = serde_json::from_slice(&bytes).map_err(|e| {
-            Error::corrupt("container JSON", e.column() as u64, format!("{rel}: {e}"))
-        })?;
-        Ok(Some((v, bytes)))
-    }
-}
-
-fn read_all(src: &dyn ReadAt, what: &str) -> Result<Vec<u8>> {
-    if src.len() > MAX_JSON {
-        return Err(Error::Limit {
-            what: format!("size of {what} ({} bytes)", src.len()),
-            limit: MAX_JSON,
-        });
-    }
-    let mut buf = vec![0u8; src.len() as usize];
-    src.read_exact_at(0, &mut buf, "container JSON")?;
-    Ok(buf)
-}
-
-/// A digest algorithm and its running state.
-enum Hasher {
-    Sha256(sha2::Sha256),
-    Sha512(sha2::Sha512),
-}
-
-impl Hasher {
-    fn for_digest(digest: &str) -> Result<(Self, String)> {
-        let (alg, hex) = digest.split_once(':').unwrap_or(("", ""));
-        let ok_hex = |n: usize| {
-            hex.len() == n
-                && hex
-                    .bytes()
-                    .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
-        };
-        match alg {
-            "sha256" if ok_hex(64) => Ok((Hasher::Sha256(sha2::Sha256::new()), hex.to_owned())),
-            "sha512" if ok_hex(128) => Ok((Hasher::Sha512(sha2::Sha512::new()), hex.to_owned())),
-            _ => Err(Error::Unsupported {
-                what: "digest",
-                detail: format!("{digest:?} (sha256 and sha512 are read)"),
-            }),
-        }
-    }
-
-    fn update(&mut self, b: &[u8]) {
-        match self {
-            Hasher::Sha256(h) => h.update(b),
-            Hasher::Sha512(h) => h.update(b),
-        }
-    }
-
-    fn hex(self) -> String {
-        let bytes: Vec<u8> = match self {
-            Hasher::Sha256(h) => h.finalize().to_vec(),
-            Hasher::Sha512(h) => h.finalize().to_vec(),
-        };
-        bytes.iter().map(|b| format!("{b:02x}")).collect()
-    }
-}
-
-/// `blobs/<alg>/<hex>` of a digest, refusing anything else.
-fn blob_path(digest: &str) -> Result<String> {
-    Hasher::for_digest(digest)?;
-    Ok(format!("blobs/{}", digest.replacen(':', "/", 1)))
-}
-
-fn verify(digest: &str, bytes: &[u8], what: &str) -> Result<()> {
-    let (mut h, want) = Hasher::for_digest(digest)?;
-    h.update(bytes);
-    let got = h.hex();
-    if got != want {
-        return Err(Error::corrupt(
-            "OCI blob",
-            0,
-            format!("{what} {digest}: content hashes to {got}"),
-        ));
-    }
-    Ok(())
-}
-
-/// A reader that hashes what passes through it into a shared state.
-struct Hashing<R> {
-    inner: R,
-    state: Arc<Mutex<(Option<Hasher>, u64)>>,
-}
-
-impl<R: Read> Read for Hashing<R> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        let mut s = self.state.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(h) = s.0.as_mut() {
-            h.update(&buf[..n]);
-        }
-        s.1 += n as u64;
-        Ok(n)
-    }
-}
-
-/// What a layer's bytes are checked against.
-enum Check<'a> {
-    /// The digest of the blob as stored (OCI descriptors).
-    Stored(&'a str),
-    /// The digest of the uncompressed tar (docker `diff_ids`).
-    Uncompressed(&'a str),
-    /// Nothing to check against (a classic docker archive without `diff_ids`).
-    None,
-}
-
 /// An opened container archive.
 pub struct ContainerArchive {
     store: Store,
@@ -390,11 +168,11 @@ impl ContainerArchive {
             let mut head = [0u8; 6];
             let n = ReadAt::read_at(&file, 0, &mut head)
                 .map_err(|source| Error::Io { offset: 0, source })?;
-            let compression = Compression::detect(&head[..n]);
+            let compression = Compression::sniff(&head[..n]);
             let source: Arc<dyn ReadAt> = if compression == Compression::None {
                 Arc::new(file)
             } else {
-                let mut dec = compression.decoder(std::io::BufReader::new(file))?;
+                let mut dec = crate::compress::decoder(compression, std::io::BufReader::new(file))?;
                 let (tmp, _) = spool(&mut dec, None, spool_cfg)?;
                 let tmp = Arc::new(tmp);
                 spooled = Some(Arc::clone(&tmp));
@@ -666,184 +444,4 @@ impl ContainerArchive {
             layers: layers.len(),
         })
     }
-}
-
-fn platform_of(config: &ConfigJson, index: Option<&Platform>) -> Platform {
-    if config.architecture.is_empty() {
-        if let Some(p) = index {
-            return p.clone();
-        }
-    }
-    Platform {
-        os: config.os.clone(),
-        architecture: config.architecture.clone(),
-        variant: config.variant.clone().filter(|v| !v.is_empty()),
-    }
-}
-
-/// Names the layer in an error from inside it.
-fn in_layer(e: Error, n: usize, name: &str) -> Error {
-    match e {
-        Error::Corrupt {
-            what,
-            offset,
-            detail,
-        } => Error::Corrupt {
-            what,
-            offset,
-            detail: format!("layer {n} ({name}): {detail}"),
-        },
-        other => other,
-    }
-}
-
-/// Follows an index entry: nested indexes are walked, manifests become [`ImageRef`]s.
-fn collect(
-    store: &Store,
-    d: &Descriptor,
-    depth: u32,
-    out: &mut Vec<ImageRef>,
-    name: Option<String>,
-) -> Result<()> {
-    if depth > MAX_INDEX_DEPTH {
-        return Err(Error::Limit {
-            what: "nesting of image indexes".into(),
-            limit: u64::from(MAX_INDEX_DEPTH),
-        });
-    }
-    if out.len() >= MAX_MANIFESTS {
-        return Err(Error::Limit {
-            what: "manifests in one archive".into(),
-            limit: MAX_MANIFESTS as u64,
-        });
-    }
-    let platform = d.platform.as_ref().map(Platform::from);
-    // Build attestations and other artifacts carry the platform unknown/unknown.
-    if platform.as_ref().is_some_and(|p| p.os == "unknown") {
-        return Ok(());
-    }
-    let ref_name = d
-        .annotations
-        .as_ref()
-        .and_then(|a| a.get("org.opencontainers.image.ref.name").cloned())
-        .or(name);
-    let is_index = d.media_type.ends_with("image.index.v1+json")
-        || d.media_type.ends_with("manifest.list.v2+json");
-    if is_index || d.media_type.is_empty() {
-        let src = store.file(&blob_path(&d.digest)?)?.ok_or_else(|| {
-            Error::corrupt(
-                "OCI blob",
-                0,
-                format!("index {} is missing from the archive", d.digest),
-            )
-        })?;
-        let bytes = read_all(&*src, "index")?;
-        verify(&d.digest, &bytes, "index")?;
-        let v: IndexJson = serde_json::from_slice(&bytes).map_err(|e| {
-            Error::corrupt(
-                "container JSON",
-                e.column() as u64,
-                format!("{}: {e}", d.digest),
-            )
-        })?;
-        if let Some(ms) = v.manifests {
-            for m in &ms {
-                collect(store, m, depth + 1, out, ref_name.clone())?;
-            }
-            return Ok(());
-        }
-    }
-    out.push(ImageRef {
-        manifest_digest: Some(d.digest.clone()),
-        platform,
-        ref_name,
-        repo_tags: Vec::new(),
-        kind: RefKind::Oci(d.clone()),
-    });
-    Ok(())
-}
-
-/// Applies one layer blob, verifying it as `check` says.
-fn apply_layer(b: &mut Builder, blob: Arc<dyn ReadAt>, layer: u32, check: Check) -> Result<()> {
-    let mut head = [0u8; 6];
-    let n = blob
-        .read_at(0, &mut head)
-        .map_err(|source| Error::Io { offset: 0, source })?;
-    let compression = Compression::detect(&head[..n]);
-    let (digest, uncompressed) = match check {
-        Check::Stored(d) => (Some(d), false),
-        Check::Uncompressed(d) => (Some(d), true),
-        Check::None => (None, false),
-    };
-    let mut want = None;
-    let state = Arc::new(Mutex::new((None, 0u64)));
-    if let Some(d) = digest {
-        let (h, hex) = Hasher::for_digest(d)?;
-        state.lock().unwrap_or_else(|e| e.into_inner()).0 = Some(h);
-        want = Some(hex);
-    }
-    let stored = if compression == Compression::None {
-        Some((b.tree.add_source(Arc::clone(&blob)), 0))
-    } else {
-        None
-    };
-    let raw = Cursor::new(Arc::clone(&blob), 0);
-    let drain_err =
-        |e: io::Error| Error::corrupt("layer stream", 0, format!("after the tar end: {e}"));
-    if uncompressed {
-        let dec = compression.decoder(raw)?;
-        let hashing = Hashing {
-            inner: dec,
-            state: Arc::clone(&state),
-        };
-        let mut tar = TarReader::new(Streamed(hashing), compression.name());
-        b.apply(&mut tar, layer, stored, true)?;
-        io::copy(&mut tar.into_inner(), &mut io::sink()).map_err(drain_err)?;
-    } else {
-        let hashing = Hashing {
-            inner: raw,
-            state: Arc::clone(&state),
-        };
-        let dec = compression.decoder(hashing)?;
-        let mut tar = TarReader::new(Streamed(dec), compression.name());
-        b.apply(&mut tar, layer, stored, true)?;
-        io::copy(&mut tar.into_inner(), &mut io::sink()).map_err(drain_err)?;
-        // Bytes after the end of the compressed stream belong to the blob too.
-        let mut s = state.lock().unwrap_or_else(|e| e.into_inner());
-        let mut pos = s.1;
-        let mut buf = vec![0u8; 64 << 10];
-        while pos < blob.len() {
-            let k = blob.read_at(pos, &mut buf).map_err(|source| Error::Io {
-                offset: pos,
-                source,
-            })?;
-            if k == 0 {
-                break;
-            }
-            if let Some(h) = s.0.as_mut() {
-                h.update(&buf[..k]);
-            }
-            pos += k as u64;
-        }
-        s.1 = pos;
-    }
-    if let (Some(want), Some(d)) = (want, digest) {
-        let mut s = state.lock().unwrap_or_else(|e| e.into_inner());
-        let got = s.0.take().map(Hasher::hex).unwrap_or_default();
-        if got != want {
-            return Err(Error::corrupt(
-                "OCI blob",
-                0,
-                format!(
-                    "{} {d}: content hashes to {got}",
-                    if uncompressed {
-                        "uncompressed layer"
-                    } else {
-                        "layer"
-                    }
-                ),
-            ));
-        }
-    }
-    Ok(())
 }

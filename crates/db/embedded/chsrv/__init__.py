@@ -1,0 +1,1 @@
+"""The embedded ClickHouse HTTP server, by responsibility; run through ``chserver.py``."""
