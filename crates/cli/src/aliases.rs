@@ -239,7 +239,7 @@ pub struct UrlFeedLoaderArgs {
     pub timeout: u64,
     /// Database options.
     #[command(flatten)]
-    pub db: OrigDbArgs,
+    pub db: CommonArgs,
 }
 
 fn url_feed(feed: crate::cmd::feeds::UrlFeed, args: Vec<OsString>) -> anyhow::Result<i32> {
@@ -249,7 +249,7 @@ fn url_feed(feed: crate::cmd::feeds::UrlFeed, args: Vec<OsString>) -> anyhow::Re
         &crate::cmd::feeds::UrlFeedArgs {
             url: a.url,
             timeout: a.timeout,
-            common: a.db.to_common(),
+            common: a.db,
         },
     )
 }
@@ -346,7 +346,7 @@ pub fn run(name: &str, args: Vec<OsString>) -> Option<i32> {
             return done(crate::cmd::feeds::spdx(&crate::cmd::feeds::SpdxLoadArgs {
                 git_root: a.git_root,
                 update: a.update,
-                common: a.db.to_common(),
+                common: a.db,
             }));
         }
         "watch_loader" => return done(url_feed(crate::cmd::feeds::UrlFeed::Watch, args)),
@@ -360,7 +360,7 @@ pub fn run(name: &str, args: Vec<OsString>) -> Option<i32> {
                     branches: a.branches,
                     arches: a.arches,
                     timeout: a.timeout,
-                    common: a.db.to_common(),
+                    common: a.db,
                 },
             ));
         }
@@ -369,7 +369,7 @@ pub fn run(name: &str, args: Vec<OsString>) -> Option<i32> {
             return done(crate::cmd::feeds::acl(&crate::cmd::feeds::AclLoadArgs {
                 url: a.url,
                 timeout: a.timeout,
-                common: a.db.to_common(),
+                common: a.db,
             }));
         }
         "altrepod" | "uploaderd" => {

@@ -536,6 +536,7 @@ impl Drop for KeepAlive {
 
 #[cfg(test)]
 mod tests {
+    use super::process::log_tail;
     use super::*;
 
     #[test]
