@@ -106,7 +106,8 @@ async fn checks_writes_and_counts() {
     // An MD5 whose last byte is zero is found too (an untyped IN set loses it).
     let mut md5_zero = [0xcd; 16];
     md5_zero[15] = 0;
-    sink.write(vec![PackageHashRow {
+    let mut zero = Sink::new(&db, "load-zero", false);
+    zero.write(vec![PackageHashRow {
         pkgh_mmh: 44,
         pkgh_md5: md5_zero,
         pkgh_sha1: [1; 20],
