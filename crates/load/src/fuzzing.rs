@@ -249,7 +249,8 @@ pub fn bugzilla_csv(data: &[u8]) {
     }
 }
 
-/// Line feeds (watch-total.txt, ACL files): never panic; the line of an error exists.
+/// Line feeds (watch-total.txt, ACL files, Beehive's time.list and ftbfs-since, package ids):
+/// never panic; the line of an error exists.
 pub fn feed_lines(data: &[u8]) {
     let lines = data.split(|&b| b == b'\n').count();
     match crate::watch::parse::parse_watch(data, 0) {
@@ -263,8 +264,19 @@ pub fn feed_lines(data: &[u8]) {
         }
         Err(e) => assert!(e.line >= 1 && e.line <= lines, "{e:?}"),
     }
+    for r in [
+        crate::beehive::parse::parse_time_list(data).map(|v| v.len()),
+        crate::beehive::parse::parse_ftbfs_since(data).map(|v| v.len()),
+    ] {
+        match r {
+            Ok(n) => assert!(n <= lines),
+            Err(e) => assert!(e.line >= 1 && e.line <= lines, "{e:?}"),
+        }
+    }
     if let Ok(s) = std::str::from_utf8(data) {
         let _ = crate::acl::parse::branch_of(s);
+        let n = crate::beehive::parse::parse_nvr(s);
+        assert!(s.starts_with(n.name.as_str()));
     }
 }
 
