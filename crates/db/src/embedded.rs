@@ -48,6 +48,8 @@ use process::{
     HomeLock, SignalForwarder,
 };
 pub use process::{is_loopback, ping};
+#[cfg(test)]
+use process::log_tail;
 pub use script::{install_server, SERVER_FILES};
 
 /// Idle time after which an auto-started server exits, when nothing else is configured.
