@@ -74,7 +74,6 @@ pub struct FireConfig {
     pub known_branches: Vec<String>,
 }
 
-
 impl FireConfig {
     /// Reads the file; `cacert`, when set, must exist.
     pub fn load(path: &Path) -> Result<FireConfig, ConfigError> {

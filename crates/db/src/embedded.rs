@@ -43,13 +43,13 @@ use crate::server_password::ServerPassword;
 mod process;
 mod script;
 
+#[cfg(test)]
+use process::log_tail;
 use process::{
     describe, log_len, prepare, running_port, server_command, signal_pid, spawn, wait_ready,
     HomeLock, SignalForwarder,
 };
 pub use process::{is_loopback, ping};
-#[cfg(test)]
-use process::log_tail;
 pub use script::{install_server, SERVER_FILES};
 
 /// Idle time after which an auto-started server exits, when nothing else is configured.
