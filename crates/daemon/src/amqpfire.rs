@@ -43,22 +43,22 @@ fn default_branches() -> Vec<String> {
 #[derive(Debug, Clone, Deserialize)]
 pub struct FireConfig {
     /// Broker host.
-    #[serde(default = "default_host")]
+    #[serde(default = "crate::config::default_host")]
     pub host: String,
     /// Broker port.
-    #[serde(default = "default_port")]
+    #[serde(default = "crate::config::default_amqp_port")]
     pub port: u16,
     /// Virtual host.
-    #[serde(default = "default_vhost")]
+    #[serde(default = "crate::config::default_vhost")]
     pub vhost: String,
     /// Exchange to publish to.
-    #[serde(default = "default_exchange")]
+    #[serde(default = "crate::config::default_exchange")]
     pub exchange: String,
     /// User.
-    #[serde(default = "default_guest")]
+    #[serde(default = "crate::config::default_guest")]
     pub username: String,
     /// Password (never printed).
-    #[serde(default = "default_guest_secret")]
+    #[serde(default = "crate::config::default_guest_secret")]
     pub password: Secret,
     /// CA file; set: TLS.
     #[serde(default)]
@@ -72,25 +72,6 @@ pub struct FireConfig {
     /// Branches `repo` accepts.
     #[serde(default = "default_branches")]
     pub known_branches: Vec<String>,
-}
-
-fn default_host() -> String {
-    "localhost".into()
-}
-fn default_port() -> u16 {
-    5672
-}
-fn default_vhost() -> String {
-    "/".into()
-}
-fn default_exchange() -> String {
-    "amq.topic".into()
-}
-fn default_guest() -> String {
-    "guest".into()
-}
-fn default_guest_secret() -> Secret {
-    Secret::new("guest")
 }
 
 impl FireConfig {

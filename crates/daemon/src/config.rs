@@ -158,22 +158,22 @@ pub struct AmqpConfig {
     pub queue: Option<QueueConfig>,
 }
 
-fn default_host() -> String {
+pub(crate) fn default_host() -> String {
     "localhost".into()
 }
-fn default_amqp_port() -> u16 {
+pub(crate) fn default_amqp_port() -> u16 {
     5672
 }
-fn default_vhost() -> String {
+pub(crate) fn default_vhost() -> String {
     "/".into()
 }
-fn default_exchange() -> String {
+pub(crate) fn default_exchange() -> String {
     "amq.topic".into()
 }
-fn default_guest() -> String {
+pub(crate) fn default_guest() -> String {
     "guest".into()
 }
-fn default_guest_secret() -> Secret {
+pub(crate) fn default_guest_secret() -> Secret {
     Secret::new("guest")
 }
 

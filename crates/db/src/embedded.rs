@@ -43,6 +43,8 @@ use crate::server_password::ServerPassword;
 mod process;
 mod script;
 
+#[cfg(test)]
+use process::log_tail;
 use process::{
     describe, log_len, prepare, running_port, server_command, signal_pid, spawn, wait_ready,
     HomeLock, SignalForwarder,
