@@ -538,7 +538,6 @@ impl Drop for KeepAlive {
 
 #[cfg(test)]
 mod tests {
-    use super::process::log_tail;
     use super::*;
 
     #[test]
