@@ -5,14 +5,15 @@
 #   (b) the initial load into an empty embedded database,
 #   (c) the next-day load,
 # and prints times, packages/s, rows/s, peak RSS and the (b)/(a), (c)/(a) ratios.
-# Usage: scripts/bench-repo.sh [SOURCES]   (default 5000; generated data is cached in $BENCH_DIR)
+# Usage: scripts/bench-repo.sh [SOURCES]   (default 5000; generated data is cached in $BENCH_DIR;
+# ALTREPODB_BIN=PATH measures another build, e.g. an installed one, for before/after numbers)
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 sources=${1:-5000}
 work=${BENCH_DIR:-/tmp/altrepodb-bench}
-bin=$here/target/release/altrepodb
+bin=${ALTREPODB_BIN:-$here/target/release/altrepodb}
 export TZ=UTC
-(cd "$here" && cargo build --release --quiet -p altrepodb)
+if [ -z "${ALTREPODB_BIN:-}" ]; then (cd "$here" && cargo build --release --quiet -p altrepodb); fi
 mkdir -p "$work"
 day1=$work/day1-$sources day2=$work/day2-$sources
 if [ ! -f "$day1/manifest.json" ]; then
@@ -23,6 +24,8 @@ if [ ! -f "$day2/manifest.json" ]; then
   rm -rf "$day2"; /usr/bin/time -f "generated day 2 in %e s" "$bin" testdata repo --out "$day2" --next-day-of "$day1" --change-percent 2 --seed 2
 fi
 export ALTREPODB_HOME=$work/home
+# A server left idling by the previous run would keep serving the data removed here.
+if [ -f "$ALTREPODB_HOME/server.pid" ]; then kill "$(cat "$ALTREPODB_HOME/server.pid")" 2>/dev/null || true; sleep 1; fi
 rm -rf "$ALTREPODB_HOME/data"
 "$bin" db init >/dev/null
 
