@@ -210,21 +210,9 @@ pub struct AclLoaderArgs {
     about = "Load Beehive rebuild results into database"
 )]
 pub struct BeehiveLoaderArgs {
-    /// Beehive's base URL.
-    #[arg(long, default_value = "https://git.altlinux.org/beehive")]
-    pub url: String,
-    /// Branches (comma-separated; default: Sisyphus,p10,p9).
-    #[arg(long, value_delimiter = ',')]
-    pub branches: Vec<String>,
-    /// Arches (comma-separated; default: i586,x86_64).
-    #[arg(long, value_delimiter = ',')]
-    pub arches: Vec<String>,
-    /// Seconds to wait for an answer and between body chunks.
-    #[arg(long, default_value_t = 30)]
-    pub timeout: u64,
-    /// Database options.
+    /// The options of `altrepodb beehive load` (one declaration for both spellings).
     #[command(flatten)]
-    pub db: CommonArgs,
+    pub args: crate::cmd::feeds::BeehiveLoadArgs,
 }
 
 /// `bugzilla_loader|repocop_loader|watch_loader [--url URL] [--timeout S]`: the original's
@@ -354,15 +342,7 @@ pub fn run(name: &str, args: Vec<OsString>) -> Option<i32> {
         "bugzilla_loader" => return done(url_feed(crate::cmd::feeds::UrlFeed::Bugzilla, args)),
         "beehive_loader" => {
             let a = BeehiveLoaderArgs::try_parse_from(&args).unwrap_or_else(|e| e.exit());
-            return done(crate::cmd::feeds::beehive(
-                &crate::cmd::feeds::BeehiveLoadArgs {
-                    url: a.url,
-                    branches: a.branches,
-                    arches: a.arches,
-                    timeout: a.timeout,
-                    common: a.db,
-                },
-            ));
+            return done(crate::cmd::feeds::beehive(&a.args));
         }
         "acl_loader" => {
             let a = AclLoaderArgs::try_parse_from(&args).unwrap_or_else(|e| e.exit());
