@@ -541,6 +541,14 @@ pub fn as_dir(dir: &str) -> String {
     format!("{}/", dir.trim_end_matches('/'))
 }
 
+/// The URL a listing entry's `href` names, when it stays below the listing's directory
+/// `dir_url` (as [`as_dir`] gives it): a listing is outside data, and a link to another host
+/// or directory must not make a loader fetch from there.
+pub fn entry_url(dir_url: &str, href: &str) -> Option<String> {
+    let url = join_url(dir_url, href);
+    (url.len() > dir_url.len() && url.starts_with(dir_url)).then_some(url)
+}
+
 fn root_cause(err: &(dyn std::error::Error + 'static)) -> String {
     let mut cur = err;
     while let Some(next) = cur.source() {
@@ -552,6 +560,20 @@ fn root_cause(err: &(dyn std::error::Error + 'static)) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn entry_urls_stay_below_the_listing() {
+        let dir = "http://h/acl/";
+        assert_eq!(
+            entry_url(dir, "list.groups.p10").as_deref(),
+            Some("http://h/acl/list.groups.p10")
+        );
+        assert_eq!(entry_url(dir, "http://evil/list.groups.p10"), None);
+        assert_eq!(entry_url(dir, "//evil/list.groups.p10"), None);
+        assert_eq!(entry_url(dir, "/etc/list.groups.p10"), None);
+        assert_eq!(entry_url(dir, "../list.groups.p10"), None);
+        assert_eq!(entry_url(dir, "./"), None);
+    }
 
     #[test]
     fn urls_join_like_a_browser() {

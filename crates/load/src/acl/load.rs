@@ -11,7 +11,7 @@ use serde::Deserialize;
 
 use super::parse::{branch_of, is_acl_file, parse_acl, AclParseError};
 use crate::feed::{datetime, FeedOptions};
-use crate::http::{as_dir, join_url, Decode, HttpClient, HttpError};
+use crate::http::{as_dir, entry_url, join_url, Decode, HttpClient, HttpError};
 use crate::listing::{parse_listing_bytes, ListingError};
 use crate::report::{LoadReport, Skipped};
 
@@ -83,18 +83,23 @@ pub async fn load_acl(db: &Db, opts: &FeedOptions) -> Result<LoadReport, AclErro
         .collect();
     files.sort_by(|a, b| a.name.cmp(&b.name));
     for e in files {
-        let Some(branch) = branch_of(&e.name) else {
+        let Some(url) = entry_url(&base, &e.href) else {
             report.skipped.push(Skipped::new(
                 join_url(&base, &e.href),
-                "no branch in the file name",
+                "the link leaves the listing's directory",
             ));
+            continue;
+        };
+        let Some(branch) = branch_of(&e.name) else {
+            report
+                .skipped
+                .push(Skipped::new(url, "no branch in the file name"));
             continue;
         };
         let date = e.mtime.and_then(datetime).ok_or_else(|| AclError::NoDate {
             url: page.head.url.clone(),
             name: e.name.clone(),
         })?;
-        let url = join_url(&base, &e.href);
         let file = client.get(&url, Decode::Plain).await?;
         let lines = parse_acl(&file.body).map_err(|source| AclError::Parse {
             url: url.clone(),
