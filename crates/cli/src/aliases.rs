@@ -1,7 +1,8 @@
 //! The original tool names (`repo_loader`, `task_loader`, …) as aliases of the one binary.
 //!
 //! Each alias accepts the original's options exactly (original-system §1). The set-up script
-//! links every name in [`ALIASES`] to the `altrepodb` binary; `main` dispatches on argv[0].
+//! links every name [`all`] lists to the `altrepodb` binary; `main` dispatches on argv[0].
+//! Loaders that declare their own command line ([`crate::loaders`]) get their alias there.
 
 use std::ffi::OsString;
 use std::path::PathBuf;
@@ -13,13 +14,12 @@ use crate::cli::CommonArgs;
 pub use crate::cmd::amqpfire::AmqpfireArgs;
 pub use crate::cmd::daemon::DaemonArgs;
 
-/// Every original tool name this binary answers to.
+/// The original tool names declared here (see [`all`] for every one).
 pub const ALIASES: &[&str] = &[
     "repo_loader",
     "task_loader",
     "image_loader",
     "iso_loader",
-    "package_loader",
     "acl_loader",
     "beehive_loader",
     "bugzilla_loader",
@@ -32,6 +32,13 @@ pub const ALIASES: &[&str] = &[
     "uploaderd",
     "altrepobot",
 ];
+
+/// Every original tool name this binary answers to: [`ALIASES`] and the declared loaders'.
+pub fn all() -> Vec<&'static str> {
+    let mut names = ALIASES.to_vec();
+    names.extend(crate::loaders::DECLARED.iter().map(|l| l.tool()));
+    names
+}
 
 /// `repo_loader pkgset path [-t TAG] [-w N] [-v] [-A DATE] [-F]`
 #[derive(Debug, Parser)]
@@ -167,26 +174,6 @@ pub struct IsoLoaderArgs {
     pub db: CommonArgs,
 }
 
-/// `package_loader file [-F] [-f]`
-#[derive(Debug, Parser)]
-#[command(
-    name = "package_loader",
-    about = "Load a single source RPM into database"
-)]
-pub struct PackageLoaderArgs {
-    /// Source RPM file.
-    pub file: PathBuf,
-    /// Insert even if the package is already present.
-    #[arg(short = 'F', long = "force")]
-    pub force: bool,
-    /// Flush buffer tables afterwards.
-    #[arg(short = 'f', long = "flush-buffers")]
-    pub flush_buffers: bool,
-    /// Database options.
-    #[command(flatten)]
-    pub db: CommonArgs,
-}
-
 /// `acl_loader [url]`
 #[derive(Debug, Parser)]
 #[command(name = "acl_loader", about = "Load ACL lists into database")]
@@ -301,6 +288,12 @@ fn repo_loader(a: RepoLoaderArgs) -> anyhow::Result<i32> {
 /// Returns `None` when `name` is not an alias.
 pub fn run(name: &str, args: Vec<OsString>) -> Option<i32> {
     let done = |r: anyhow::Result<i32>| Some(r.unwrap_or_else(|e| crate::report(&e)));
+    if let Some(loader) = crate::loaders::by_tool(name) {
+        let m = crate::loaders::alias_command(loader)
+            .try_get_matches_from(&args)
+            .unwrap_or_else(|e| e.exit());
+        return done(crate::loaders::run(loader, &m));
+    }
     match name {
         "repo_loader" => {
             let a = RepoLoaderArgs::try_parse_from(&args).unwrap_or_else(|e| e.exit());
@@ -311,17 +304,6 @@ pub fn run(name: &str, args: Vec<OsString>) -> Option<i32> {
             return done(crate::cmd::task::load(&crate::cmd::task::from_task_loader(
                 a,
             )));
-        }
-        "package_loader" => {
-            let a = PackageLoaderArgs::try_parse_from(&args).unwrap_or_else(|e| e.exit());
-            return done(crate::cmd::package::load(
-                &crate::cmd::package::PackageLoadArgs {
-                    file: a.file,
-                    force: a.force,
-                    flush: a.flush_buffers,
-                    common: a.db,
-                },
-            ));
         }
         "task_cleaner" => {
             let a = TaskCleanerArgs::try_parse_from(&args).unwrap_or_else(|e| e.exit());
@@ -399,7 +381,6 @@ mod tests {
         TaskLoaderArgs::command().debug_assert();
         ImageLoaderArgs::command().debug_assert();
         IsoLoaderArgs::command().debug_assert();
-        PackageLoaderArgs::command().debug_assert();
         AclLoaderArgs::command().debug_assert();
         BeehiveLoaderArgs::command().debug_assert();
         UrlFeedLoaderArgs::command().debug_assert();

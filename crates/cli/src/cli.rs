@@ -36,12 +36,6 @@ pub enum Command {
         #[command(subcommand)]
         action: RepoAction,
     },
-    /// Load one source RPM file (the original package_loader).
-    Package {
-        /// The `package` action.
-        #[command(subcommand)]
-        action: PackageAction,
-    },
     /// Load and clean girar build tasks.
     Task {
         /// The `task` action.
@@ -134,13 +128,6 @@ pub enum DbAction {
 pub enum BenchAction {
     /// Read every RPM's header bytes once (the floor of a repository load).
     ReadHeaders(crate::cmd::bench::ReadHeadersArgs),
-}
-
-/// `altrepodb package …`.
-#[derive(Debug, Subcommand)]
-pub enum PackageAction {
-    /// Load one source RPM: its package rows, spec file and digests.
-    Load(crate::cmd::package::PackageLoadArgs),
 }
 
 /// `altrepodb spdx …`

@@ -7,6 +7,7 @@ mod aliases;
 mod cli;
 mod cmd;
 mod config;
+mod loaders;
 mod logging;
 mod progress;
 mod rpm_show;
@@ -17,11 +18,11 @@ use std::ffi::OsString;
 use std::path::Path;
 use std::process::ExitCode;
 
-use clap::Parser;
+use clap::FromArgMatches;
 
 use crate::cli::{
-    AclAction, BeehiveAction, BenchAction, Cli, Command, DbAction, PackageAction, RepoAction,
-    RpmAction, SpdxAction, TaskAction, UrlFeedAction,
+    AclAction, BeehiveAction, BenchAction, Cli, Command, DbAction, RepoAction, RpmAction,
+    SpdxAction, TaskAction, UrlFeedAction,
 };
 
 /// Exit code of a command or alias that this version cannot run.
@@ -37,7 +38,13 @@ fn main() -> ExitCode {
     if let Some(code) = aliases::run(&name, args.clone()) {
         return exit(code);
     }
-    let cli = Cli::parse_from(args);
+    let matches = loaders::cli_command().get_matches_from(args);
+    if let Some((name, sub)) = matches.subcommand() {
+        if let (Some(loader), Some((_, load))) = (loaders::by_name(name), sub.subcommand()) {
+            return exit(loaders::run(loader, load).unwrap_or_else(|e| report(&e)));
+        }
+    }
+    let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
     let code = match run(cli) {
         Ok(code) => code,
         Err(err) => report(&err),
@@ -90,9 +97,6 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Repo { action } => match action {
             RepoAction::Load(a) => cmd::repo::load(&a),
         },
-        Command::Package {
-            action: PackageAction::Load(a),
-        } => cmd::package::load(&a),
         Command::Task { action } => match action {
             TaskAction::Load(a) => cmd::task::load(&a),
             TaskAction::Clean(a) => cmd::task::clean(&a),
@@ -125,7 +129,7 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Testdata(a) => testdata_cmd::run(&a),
         Command::Bench(BenchAction::ReadHeaders(a)) => cmd::bench::read_headers(&a),
         Command::Aliases => {
-            println!("{}", aliases::ALIASES.join("\n"));
+            println!("{}", aliases::all().join("\n"));
             Ok(0)
         }
     }

@@ -9,6 +9,7 @@ pub mod acl;
 pub mod beehive;
 pub mod bounded;
 pub mod bugzilla;
+pub mod command;
 pub mod feed;
 #[doc(hidden)]
 pub mod fuzzing;

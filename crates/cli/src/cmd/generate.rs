@@ -3,10 +3,8 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
-use clap::{Args, CommandFactory, Subcommand};
+use clap::{Args, Subcommand};
 use clap_complete::Shell;
-
-use crate::cli::Cli;
 
 /// `altrepodb generate …`
 #[derive(Debug, Subcommand)]
@@ -36,7 +34,7 @@ pub struct ManArgs {
 pub fn run(action: &GenerateAction) -> Result<i32> {
     match action {
         GenerateAction::Completions(a) => {
-            let mut cmd = Cli::command();
+            let mut cmd = crate::loaders::cli_command();
             // Into a buffer first: clap_complete panics on a write error (`| head`).
             let mut buf = Vec::new();
             clap_complete::generate(a.shell, &mut cmd, "altrepodb", &mut buf);
@@ -71,7 +69,7 @@ pub fn man_pages(dir: &Path) -> Result<usize> {
         Ok(())
     }
     let mut n = 0;
-    let mut cmd = Cli::command();
+    let mut cmd = crate::loaders::cli_command();
     cmd.build();
     walk(&cmd, "altrepodb", dir, &mut n)?;
     Ok(n)

@@ -8,7 +8,6 @@ pub mod daemon;
 pub mod db;
 pub mod feeds;
 pub mod generate;
-pub mod package;
 pub mod repo;
 pub mod server;
 pub mod sql;

@@ -5,9 +5,12 @@
 //!   computed from the file;
 //! - [`load`] checks `Packages` for the file name, writes the rows with
 //!   [`crate::package_store::PackageStore`] through the shared sink, and flushes the package
-//!   Buffers before it returns (`PackageHash_buffer` last).
+//!   Buffers before it returns (`PackageHash_buffer` last);
+//! - [`command`] declares its command line (`altrepodb package load`, `package_loader`).
 
+pub mod command;
 pub mod load;
 pub mod source;
 
+pub use command::COMMAND;
 pub use load::{load_package, PackageLoadError, PackageLoadOptions};
