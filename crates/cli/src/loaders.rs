@@ -86,25 +86,4 @@ mod tests {
             );
         }
     }
-
-    #[test]
-    fn package_loader_takes_the_original_options() {
-        let l = by_tool("package_loader").expect("declared");
-        let m = alias_command(l)
-            .try_get_matches_from(["package_loader", "x.src.rpm", "-F", "-f", "-D"])
-            .unwrap();
-        assert_eq!(
-            m.get_one::<std::path::PathBuf>("file").unwrap(),
-            std::path::Path::new("x.src.rpm")
-        );
-        assert!(m.get_flag("force") && m.get_flag("flush"));
-        assert!(CommonArgs::from_arg_matches(&m).unwrap().debug);
-        let m = cli_command()
-            .try_get_matches_from(["altrepodb", "package", "load", "y.src.rpm"])
-            .unwrap();
-        let (name, sub) = m.subcommand().unwrap();
-        assert_eq!(name, "package");
-        let (_, load) = sub.subcommand().unwrap();
-        assert!(!load.get_flag("force"));
-    }
 }

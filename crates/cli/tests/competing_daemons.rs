@@ -109,6 +109,20 @@ impl Daemon {
             .collect()
     }
 
+    /// Warnings and errors the daemon logged (what a failed comparison shows first).
+    fn problems(&self) -> Vec<String> {
+        self.lines
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|v| {
+                let level = v["level"].as_str().unwrap_or("").to_ascii_uppercase();
+                level == "WARN" || level == "ERROR" || v["message"] == "(not JSON)"
+            })
+            .map(Value::to_string)
+            .collect()
+    }
+
     fn log(&self) -> String {
         self.lines
             .lock()
@@ -694,6 +708,16 @@ async fn three_daemons_share_queues_and_survive_kill_9() {
                     let text: String = text.chars().take(1500).collect();
                     differ.push(format!("  {what}:\n{text}"));
                 }
+            }
+        }
+    }
+    if !differ.is_empty() {
+        // What went wrong in the daemons is the first thing to know.
+        for (name, d) in std::iter::once(("ref", &reference[0]))
+            .chain(["d0", "d1", "d2"].into_iter().zip(daemons.iter()))
+        {
+            for line in d.problems() {
+                differ.push(format!("{name}: {line}"));
             }
         }
     }

@@ -44,3 +44,27 @@ pub static COMMAND: Declared<PackageLoaderArgs> = Declared {
     load: run,
     options: PhantomData,
 };
+
+#[cfg(test)]
+mod tests {
+    use clap::{Args, FromArgMatches};
+
+    use super::*;
+
+    #[test]
+    fn the_original_options_parse() {
+        let cmd = PackageLoaderArgs::augment_args(clap::Command::new("package_loader"));
+        let m = cmd
+            .try_get_matches_from(["package_loader", "x.src.rpm", "-F", "-f"])
+            .unwrap();
+        let a = PackageLoaderArgs::from_arg_matches(&m).unwrap();
+        assert_eq!(a.file, PathBuf::from("x.src.rpm"));
+        assert!(a.force && a.flush);
+        let cmd = PackageLoaderArgs::augment_args(clap::Command::new("package_loader"));
+        let m = cmd
+            .try_get_matches_from(["package_loader", "y.src.rpm"])
+            .unwrap();
+        let a = PackageLoaderArgs::from_arg_matches(&m).unwrap();
+        assert!(!a.force && !a.flush);
+    }
+}
