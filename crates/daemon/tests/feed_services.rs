@@ -154,21 +154,27 @@ async fn acl_and_bugzilla_messages_become_rows() {
         row(&["1709300000", "foo", "sisyphus", "['carol']"])
     );
     assert_eq!(
-        tdb.scalar("SELECT acl_list FROM last_acl WHERE acl_branch = 'sisyphus' AND acl_for = 'foo'")
-            .await,
+        tdb.scalar(
+            "SELECT acl_list FROM last_acl WHERE acl_branch = 'sisyphus' AND acl_for = 'foo'"
+        )
+        .await,
         "['carol']"
     );
 
     // ---- Bugzilla ------------------------------------------------------------------------
     let t1 = "2024-03-01T10:20:30"; // 1709288430
-    let changed_msg = |b: Value, time: &str| json!({"_meta": {"time": time}, "payload": {"bug": b}});
+    let changed_msg =
+        |b: Value, time: &str| json!({"_meta": {"time": time}, "payload": {"bug": b}});
     publish(
         &conn,
         &bz_ex,
         "bugzilla.bug.changed.status",
-        changed_msg(bug(40001, "NEW", "alice@altlinux.org", "crash on start"), t1)
-            .to_string()
-            .as_bytes(),
+        changed_msg(
+            bug(40001, "NEW", "alice@altlinux.org", "crash on start"),
+            t1,
+        )
+        .to_string()
+        .as_bytes(),
     )
     .await;
     wait_done(&d, "bugzilla_loader", 1);
@@ -211,9 +217,12 @@ async fn acl_and_bugzilla_messages_become_rows() {
         &conn,
         &bz_ex,
         "bugzilla.bug.changed.status",
-        changed_msg(bug(40001, "NEW", "alice@altlinux.org", "crash on start"), t1)
-            .to_string()
-            .as_bytes(),
+        changed_msg(
+            bug(40001, "NEW", "alice@altlinux.org", "crash on start"),
+            t1,
+        )
+        .to_string()
+        .as_bytes(),
     )
     .await;
     wait_done(&d, "bugzilla_loader", 2);
@@ -249,7 +258,7 @@ async fn acl_and_bugzilla_messages_become_rows() {
             "INSERT INTO Bugzilla (bz_id, bz_status, bz_resolution, bz_severity, bz_priority, \
              bz_product, bz_version, bz_platform, bz_component, bz_assignee, bz_reporter, \
              bz_summary, bz_last_changed) VALUES (40002, 'NEW', '', 'normal', 'P3', 'Sisyphus', \
-             'unstable', 'x86_64', 'foo', 'dave', 'bob', 'typo', toDateTime(1709288430, 'UTC'))",
+             'unstable', 'x86_64', 'foo', 'dave', 'bob', 'typo', 1709288430)",
             "inserting a CSV bug",
         )
         .await
@@ -423,8 +432,9 @@ async fn beehive_repocop_watch_load_on_a_trigger_and_on_a_schedule() {
     let tdb = TestDb::new().await;
     // A generated branch snapshot, loaded as sisyphus of 2024-03-01: Beehive's packages.
     let snap = tempfile::tempdir().unwrap();
-    let m = altrepodb_testdata::generate_repo(snap.path(), &altrepodb_testdata::RepoSpec::new(4, 3))
-        .unwrap();
+    let m =
+        altrepodb_testdata::generate_repo(snap.path(), &altrepodb_testdata::RepoSpec::new(4, 3))
+            .unwrap();
     load_repo(
         tdb.db(),
         &RepoLoadOptions::new("sisyphus", snap.path(), "2024-03-01"),

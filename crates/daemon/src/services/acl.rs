@@ -56,7 +56,9 @@ pub fn acl_row(body: &Value) -> Result<AclRow, String> {
             None => Err(format!("message has no '{key}'")),
         }
     };
-    let ts = body.get("_timestamp").ok_or("message has no '_timestamp'")?;
+    let ts = body
+        .get("_timestamp")
+        .ok_or("message has no '_timestamp'")?;
     let acl_date = epoch_seconds(ts)
         .ok_or_else(|| format!("'_timestamp' {ts} is not seconds since the epoch (1970..2106)"))?;
     let acl_branch = text("repo")?;
@@ -153,8 +155,8 @@ async fn work(db: &Db, row: AclRow) -> Result<JobOutcome, JobError> {
             already_done: true,
         });
     }
-    let mut sink = Sink::new(db, format!("acl-message:{}", row.acl_date), false)
-        .with_context(what.clone());
+    let mut sink =
+        Sink::new(db, format!("acl-message:{}", row.acl_date), false).with_context(what.clone());
     sink.write(vec![row]).await.map_err(db_error)?;
     let rows = sink.finish().await.map_err(db_error)?;
     Ok(JobOutcome {

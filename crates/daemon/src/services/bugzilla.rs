@@ -79,7 +79,10 @@ fn text(v: &Value, path: &[&str]) -> Result<String, String> {
     }
     match cur {
         Value::String(s) => Ok(s.clone()),
-        other => Err(format!("bug '{}' must be a string, got {other}", path.join("."))),
+        other => Err(format!(
+            "bug '{}' must be a string, got {other}",
+            path.join(".")
+        )),
     }
 }
 
@@ -316,7 +319,10 @@ mod tests {
         let body = json!({"_meta": {"time": "2024-03-01T10:20:30Z"},
                           "payload": {"comment": {"bug": b}}});
         let r = message_row("comment.new", &body).unwrap().unwrap();
-        assert_eq!((r.bz_version.as_str(), r.bz_resolution.as_str()), ("all", ""));
+        assert_eq!(
+            (r.bz_version.as_str(), r.bz_resolution.as_str()),
+            ("all", "")
+        );
         assert_eq!(message_row("bug.create", &json!({})).unwrap(), None);
         assert_eq!(message_row("comment.changed", &json!(1)).unwrap(), None);
     }

@@ -70,20 +70,14 @@ pub fn timeout_key(cfg: &ServiceConfig) -> Result<Duration, ConfigError> {
     }
 }
 
-fn list_key(
-    cfg: &ServiceConfig,
-    key: &str,
-    default: &[&str],
-) -> Result<Vec<String>, ConfigError> {
+fn list_key(cfg: &ServiceConfig, key: &str, default: &[&str]) -> Result<Vec<String>, ConfigError> {
     match cfg.extra.get(key) {
         None | Some(Value::Null) => Ok(default.iter().map(|s| (*s).to_owned()).collect()),
         Some(Value::Array(a)) if !a.is_empty() => a
             .iter()
             .map(|v| match v.as_str() {
                 Some(s) if !s.trim().is_empty() && !s.contains('/') => Ok(s.trim().to_owned()),
-                _ => Err(cfg.invalid(format!(
-                    "{key}: expected names without '/', got {v}"
-                ))),
+                _ => Err(cfg.invalid(format!("{key}: expected names without '/', got {v}"))),
             })
             .collect(),
         Some(v) => Err(cfg.invalid(format!(
@@ -280,7 +274,11 @@ mod tests {
         };
         assert_eq!(o.timeout, Duration::from_millis(2500));
         let s = FeedService::repocop(
-            &cfg("repocop_loader", json!({"routing_key": "rc.go", "url": "http://x/y"})).unwrap(),
+            &cfg(
+                "repocop_loader",
+                json!({"routing_key": "rc.go", "url": "http://x/y"}),
+            )
+            .unwrap(),
         )
         .unwrap();
         assert!(s.accepts("rc.go") && !s.accepts("repocop.load"));
