@@ -585,7 +585,7 @@ async fn beehive_repocop_watch_load_on_a_trigger_and_on_a_schedule() {
         .any(|v| v["fields"]["service"] == "beehive_loader"));
     let got = tsv(&tdb, bh_sql).await;
     assert_eq!(got.len(), 4, "{got:?}");
-    let mut want_new = vec![
+    let mut want_new = [
         bh_row(&ok, "success", "12.5", t_bh2, t_bh2),
         bh_row(&bad, "error", "3", t_bh2, 1_709_000_000),
     ];
