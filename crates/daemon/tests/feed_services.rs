@@ -102,14 +102,18 @@ async fn acl_and_bugzilla_messages_become_rows() {
     let nex = unique("notify-ex");
     let acl_q = unique("acl-loader-q");
     let bz_q = unique("bugzilla-loader-q");
+    // Done ACL messages are re-published to their own exchange (uploaded-ex in the examples).
+    let uploaded = unique("uploaded-ex");
+    let done_q = watch_queue(&conn, &uploaded, "acl.#").await;
+    let mut acl_amqp = service_amqp(&acl_q, &girar, "acl.#");
+    acl_amqp["exchange"] = json!(uploaded);
     let setup = write_config(
         json!({"notifier": {"amqp": {"host": "127.0.0.1", "exchange": nex}}, "http": {"port": 0}}),
         &[
             (
                 "acl_loader",
-                json!({"database": tdb.database_json(),
-                       "amqp": service_amqp(&acl_q, &girar, "acl.#"),
-                       "routing_key_pattern": "acl."}),
+                json!({"database": tdb.database_json(), "amqp": acl_amqp,
+                       "routing_key_pattern": "acl.", "publish_on_done": true}),
             ),
             (
                 "bugzilla_loader",
@@ -356,7 +360,20 @@ async fn acl_and_bugzilla_messages_become_rows() {
         d.metric("altrepodb_rows_written_total{service=\"bugzilla_loader\",table=\"Bugzilla\"}"),
         2.0
     );
-    cleanup(&conn, &[&acl_q, &bz_q], &[&girar, &bz_ex, &nex]).await;
+    // publish_on_done: every done ACL message, the unchanged one too (as the original, which
+    // inserted every message), and not the rejected one.
+    let mut republished = Vec::new();
+    while let Some((rk, body)) = get_one(&conn, &done_q, Duration::from_secs(3)).await {
+        assert_eq!(rk, "acl.changed");
+        republished.push(serde_json::from_slice::<Value>(&body).unwrap());
+    }
+    assert_eq!(republished, vec![acl_msg, again, changed]);
+    cleanup(
+        &conn,
+        &[&acl_q, &bz_q, &done_q],
+        &[&girar, &bz_ex, &nex, &uploaded],
+    )
+    .await;
 }
 
 // ---- beehive, repocop, watch ----------------------------------------------------------------

@@ -152,7 +152,9 @@ async fn work(db: &Db, row: AclRow) -> Result<JobOutcome, JobError> {
             summary: format!("{what}: unchanged, nothing written"),
             rows: BTreeMap::new(),
             skipped: 0,
-            already_done: true,
+            // Not "done before": the message itself is new work that needed no row, and
+            // publish_on_done re-publishes it as the original (which inserted every message).
+            already_done: false,
         });
     }
     let mut sink =

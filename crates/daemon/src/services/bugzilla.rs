@@ -228,7 +228,9 @@ async fn work(db: &Db, row: BugzillaRow) -> Result<JobOutcome, JobError> {
         summary: format!("{what}: {why}, nothing written"),
         rows: BTreeMap::new(),
         skipped: 0,
-        already_done: true,
+        // Not "done before": the message needed no row, and publish_on_done re-publishes
+        // it as the original did for every message.
+        already_done: false,
     };
     if let Some(s) = &latest {
         if s.bz_last_changed > row.bz_last_changed {
