@@ -18,6 +18,9 @@ use crate::metrics::Metrics;
 use crate::notifier::{self, Kind, Note, Notifier, Severity};
 use crate::sdnotify;
 use crate::service::{Handler, Service, Shared};
+use crate::services::acl::AclService;
+use crate::services::bugzilla::BugzillaService;
+use crate::services::feeds::FeedService;
 use crate::services::repo::RepoService;
 use crate::services::task::{DirTaskLoader, TaskLoader, TaskService};
 
@@ -58,7 +61,8 @@ impl Registry {
         }
     }
 
-    /// `repo_loader` and `task_loader` (the latter with `tasks` as its task loader).
+    /// `repo_loader`, `task_loader` (with `tasks` as its task loader), `acl_loader`,
+    /// `bugzilla_loader`, `beehive_loader`, `repocop_loader` and `watch_loader`.
     pub fn standard(tasks: Arc<dyn TaskLoader>) -> Registry {
         let mut r = Registry::empty();
         r.register(
@@ -68,6 +72,26 @@ impl Registry {
         r.register(
             "task_loader",
             Box::new(move |c| Ok(Arc::new(TaskService::from_config(c, tasks.clone())?))),
+        );
+        r.register(
+            "acl_loader",
+            Box::new(|c| Ok(Arc::new(AclService::from_config(c)?))),
+        );
+        r.register(
+            "bugzilla_loader",
+            Box::new(|c| Ok(Arc::new(BugzillaService::from_config(c)?))),
+        );
+        r.register(
+            "beehive_loader",
+            Box::new(|c| Ok(Arc::new(FeedService::beehive(c)?))),
+        );
+        r.register(
+            "repocop_loader",
+            Box::new(|c| Ok(Arc::new(FeedService::repocop(c)?))),
+        );
+        r.register(
+            "watch_loader",
+            Box::new(|c| Ok(Arc::new(FeedService::watch(c)?))),
         );
         r
     }

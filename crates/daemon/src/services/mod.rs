@@ -1,5 +1,8 @@
-//! The services this version runs. Adding one (acl, bugzilla, beehive, repocop, watch) is a
-//! [`crate::service::Handler`] plus a line in [`crate::daemon::Registry::standard`].
+//! The services this version runs: each is a [`crate::service::Handler`] plus a line in
+//! [`crate::daemon::Registry::standard`].
 
+pub mod acl;
+pub mod bugzilla;
+pub mod feeds;
 pub mod repo;
 pub mod task;
