@@ -49,7 +49,10 @@ async fn a_batch_loads_together_and_answers_each_request() {
     let out = loader.load_many(db.clone(), reqs.clone()).await;
     assert_eq!(out.len(), 4);
     let missing = out[2].as_ref().unwrap_err();
-    assert!(!missing.transient && missing.message.contains("381999"), "{missing:?}");
+    assert!(
+        !missing.transient && missing.message.contains("381999"),
+        "{missing:?}"
+    );
     let ok: Vec<&JobOutcome> = [0, 1, 3]
         .iter()
         .map(|i| out[*i].as_ref().unwrap_or_else(|e| panic!("{e:?}")))
@@ -152,8 +155,5 @@ async fn loads_asked_while_one_runs_go_together() {
     for (id, f) in (2..=4).zip(rest) {
         assert_eq!(f.await.unwrap().summary, format!("task {id}"));
     }
-    assert_eq!(
-        *batches.lock().unwrap(),
-        vec![vec![1], vec![2, 3], vec![4]]
-    );
+    assert_eq!(*batches.lock().unwrap(), vec![vec![1], vec![2, 3], vec![4]]);
 }

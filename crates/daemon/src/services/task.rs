@@ -204,9 +204,11 @@ impl TaskLoader for DirTaskLoader {
                         out[i] = Some(match loaded.next() {
                             Some(t) => {
                                 let mut o = JobOutcome::from_report(&t, t.already_loaded);
-                                o.summary = format!("{} (loaded with {} more)", o.summary, reqs.len() - 1);
+                                o.summary =
+                                    format!("{} (loaded with {} more)", o.summary, reqs.len() - 1);
                                 if let Some(rows) = rows.take() {
-                                    o.rows = rows.iter().map(|(k, v)| ((*k).to_owned(), *v)).collect();
+                                    o.rows =
+                                        rows.iter().map(|(k, v)| ((*k).to_owned(), *v)).collect();
                                 }
                                 Ok(o)
                             }
@@ -226,7 +228,8 @@ impl TaskLoader for DirTaskLoader {
                 Err(e) => {
                     for (i, r) in reqs.iter().enumerate() {
                         if out[i].is_none() {
-                            out[i] = Some(Err(JobError::permanent(format!("task {}: {e}", r.task_id))));
+                            out[i] =
+                                Some(Err(JobError::permanent(format!("task {}: {e}", r.task_id))));
                         }
                     }
                 }
@@ -277,11 +280,7 @@ impl BatchingTaskLoader {
     }
 
     /// Runs queued loads until the queue is empty; one batch at a time, all of one database.
-    async fn drain(
-        inner: Arc<dyn TaskLoader>,
-        max: usize,
-        state: Arc<std::sync::Mutex<Pending>>,
-    ) {
+    async fn drain(inner: Arc<dyn TaskLoader>, max: usize, state: Arc<std::sync::Mutex<Pending>>) {
         loop {
             let batch: Vec<(Arc<Db>, TaskLoadRequest, Waiter)> = {
                 let mut st = state.lock().unwrap_or_else(|p| p.into_inner());

@@ -320,11 +320,9 @@ impl Batch<'_> {
                     &["tlog_message", "tlog_line", "tlog_hash", "tlog_ts"],
                 ),
                 // Packages rows by (name, hash): the name keeps the lookup on the sorting key.
-                s.check::<PackagesRow>().any_of("pkg_name", names).gather_present(
-                    "packages",
-                    "pkg_hash",
-                    hashes.clone(),
-                ),
+                s.check::<PackagesRow>()
+                    .any_of("pkg_name", names)
+                    .gather_present("packages", "pkg_hash", hashes.clone()),
                 s.check::<PackageHashRow>().gather_lookup(
                     "hashes",
                     "pkgh_mmh",
@@ -336,7 +334,9 @@ impl Batch<'_> {
                     .any_of("tch_chroot", chroots)
                     .gather_values("chroots", "tch_hash"),
             ];
-            let f: Found = s.gather(parts, "checking logs, packages and chroots").await?;
+            let f: Found = s
+                .gather(parts, "checking logs, packages and chroots")
+                .await?;
             return Ok(Known {
                 lines: f.lines.into_iter().collect(),
                 packages: f.packages.into_iter().collect(),
@@ -426,24 +426,59 @@ impl Batch<'_> {
         probed: &HashSet<LogLine>,
     ) -> Result<()> {
         let force = self.opts.force;
-        for it in items.iter_mut() {
+        // Which logs are written whole, which line by line (first line stored, last not:
+        // partly loaded or grown), which not at all.
+        #[derive(PartialEq)]
+        enum Way {
+            Skip,
+            Whole,
+            Lines,
+        }
+        let ways: Vec<Vec<Way>> = items
+            .iter()
+            .map(|it| {
+                it.logs
+                    .iter()
+                    .map(|rows| match (rows.first(), rows.last()) {
+                        (Some(_), Some(_)) if force => Way::Lines,
+                        (Some(first), Some(last)) => {
+                            if probed.contains(&log_line(last)) {
+                                Way::Skip
+                            } else if probed.contains(&log_line(first)) {
+                                Way::Lines
+                            } else {
+                                Way::Whole
+                            }
+                        }
+                        _ => Way::Skip,
+                    })
+                    .collect()
+            })
+            .collect();
+        // The lines of every such log asked together (chunked), not one query per log.
+        let to_check: Vec<&TaskLogsRow> = items
+            .iter()
+            .zip(&ways)
+            .flat_map(|(it, w)| it.logs.iter().zip(w))
+            .filter(|(_, w)| **w == Way::Lines)
+            .flat_map(|(rows, _)| rows.iter())
+            .collect();
+        let have = if to_check.is_empty() {
+            HashSet::new()
+        } else {
+            self.present_lines(&to_check).await?
+        };
+        for (it, w) in items.iter_mut().zip(ways) {
             let mut out = Vec::new();
-            for rows in &it.logs {
-                let (Some(first), Some(last)) = (rows.first(), rows.last()) else {
-                    continue;
-                };
-                if probed.contains(&log_line(last)) && !force {
-                    continue;
-                }
-                if probed.contains(&log_line(first)) || force {
-                    let have = self.present_lines(&rows.iter().collect::<Vec<_>>()).await?;
-                    out.extend(
+            for (rows, way) in it.logs.iter().zip(w) {
+                match way {
+                    Way::Skip => {}
+                    Way::Whole => out.extend(rows.iter().cloned()),
+                    Way::Lines => out.extend(
                         rows.iter()
                             .filter(|r| !have.contains(&log_line(r)))
                             .cloned(),
-                    );
-                } else {
-                    out.extend(rows.iter().cloned());
+                    ),
                 }
             }
             it.log_out = out;
