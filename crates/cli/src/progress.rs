@@ -30,7 +30,7 @@ pub fn bar(phase: &str, len: u64) -> ProgressBar {
     let pb = multi().add(ProgressBar::new(len));
     pb.set_style(
         ProgressStyle::with_template(
-            "{prefix:>12} [{elapsed_precise}] {wide_bar} {pos}/{len} ({per_sec}, eta {eta})",
+            "{prefix:>12} [{elapsed_precise}] {wide_bar} {pos}/{len} ({per_sec}, eta {eta}) {msg}",
         )
         .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
@@ -77,6 +77,14 @@ impl Observer for Bars {
         if let Ok(cur) = self.current.lock() {
             if let Some(b) = cur.as_ref() {
                 b.inc(n);
+            }
+        }
+    }
+
+    fn status(&self, text: &str) {
+        if let Ok(cur) = self.current.lock() {
+            if let Some(b) = cur.as_ref() {
+                b.set_message(text.to_owned());
             }
         }
     }

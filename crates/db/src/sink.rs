@@ -73,6 +73,7 @@ params!(
     u32 => "UInt32",
     u64 => "UInt64",
     Vec<u64> => "Array(UInt64)",
+    Vec<u32> => "Array(UInt32)",
     String => "String",
     &'static str => "String",
     (String, u32, u64) => "Tuple(String, UInt32, UInt64)",
@@ -80,7 +81,7 @@ params!(
 
 mod check;
 use check::*;
-pub use check::{column_type, fetch_counted, Check, CountPart, Key};
+pub use check::{column_type, fetch_counted, Check, CountPart, GatherPart, Key};
 
 /// A table's writer, type-erased so one sink holds writers of every table.
 trait Pending: Send + Sync {
@@ -202,6 +203,49 @@ impl<'a> Sink<'a> {
             .map(|r| r.counts)
             .unwrap_or_default();
         Ok(counts)
+    }
+
+    /// Several lookups in one round trip: one row whose columns are the parts' arrays, read
+    /// into `R` (one field per part, named as the part). For small key sets: nothing is
+    /// chunked, so callers fall back to the single checks when a set grows large.
+    pub async fn gather<R>(&self, parts: Vec<GatherPart>, what: &str) -> Result<R, DbError>
+    where
+        R: Row + RowOwned + RowRead,
+    {
+        let items: Vec<String> = parts
+            .iter()
+            .enumerate()
+            .map(|(i, p)| {
+                let cond = p
+                    .cond
+                    .as_ref()
+                    .map(|c| c.replace("{k:", &format!("{{g{i}_k:")));
+                format!(
+                    "(SELECT {} FROM {}{}) AS `{}`",
+                    p.expr,
+                    p.table,
+                    where_clause(p.table, &p.filters, &format!("g{i}_"), cond),
+                    p.name
+                )
+            })
+            .collect();
+        let sql = format!("SELECT {}", items.join(", "));
+        let mut q = self.db.client().query_raw(&sql);
+        for (i, p) in parts.iter().enumerate() {
+            q = bind(&p.filters, q, &format!("g{i}_"));
+            if let Some(b) = &p.key {
+                q = b(q, &format!("g{i}_k"));
+            }
+        }
+        let label: Vec<&str> = parts.iter().map(|p| p.label.as_str()).collect();
+        let rows: Vec<R> = fetch_counted(q, &format!("{what}: {}", label.join("; ")))
+            .await
+            .map_err(|e| self.db.classify(&e, &self.context(what)))?;
+        rows.into_iter().next().ok_or_else(|| DbError::Query {
+            context: self.context(what),
+            code: None,
+            message: "no answer row".into(),
+        })
     }
 
     fn writer<T: Table>(&mut self) -> &mut Writer<T> {

@@ -36,6 +36,8 @@ pub trait Observer: Send + Sync {
     fn advance(&self, _n: u64) {}
     /// The current phase is over.
     fn finish_phase(&self) {}
+    /// A short status of the current phase next to its counts (e.g. a second rate).
+    fn status(&self, _text: &str) {}
 }
 
 /// An observer that ignores everything.

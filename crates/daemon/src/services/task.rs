@@ -25,7 +25,7 @@ use altrepodb_db::rows_task::{
 };
 use altrepodb_db::Db;
 use altrepodb_load::bounded::ReadLimits;
-use altrepodb_load::task::{load_task, TaskError, TaskLoadOptions};
+use altrepodb_load::task::{load_task, load_tasks, TaskError, TaskLoadOptions};
 use altrepodb_load::NoObserver;
 use base64::Engine as _;
 use clickhouse::Row;
@@ -59,6 +59,23 @@ pub trait TaskLoader: Send + Sync {
         db: Arc<Db>,
         req: TaskLoadRequest,
     ) -> BoxFuture<'static, Result<JobOutcome, JobError>>;
+
+    /// Loads several tasks together (an outcome per request, in order); by default one
+    /// after the other through [`TaskLoader::load`].
+    fn load_many(
+        &self,
+        db: Arc<Db>,
+        reqs: Vec<TaskLoadRequest>,
+    ) -> BoxFuture<'static, Vec<Result<JobOutcome, JobError>>> {
+        let futs: Vec<_> = reqs.into_iter().map(|r| self.load(db.clone(), r)).collect();
+        Box::pin(async move {
+            let mut out = Vec::with_capacity(futs.len());
+            for f in futs {
+                out.push(f.await);
+            }
+            out
+        })
+    }
 }
 
 /// A loader that refuses every load (for services that must not read task directories).
@@ -114,10 +131,7 @@ impl TaskLoader for DirTaskLoader {
                     req.path.display()
                 )));
             }
-            let mut opts = TaskLoadOptions::new(&req.path);
-            opts.workers = workers;
-            opts.flush = true;
-            opts.limits = ReadLimits::from_env().map_err(|e| JobError::permanent(e.to_string()))?;
+            let opts = service_options(&req.path, workers)?;
             match load_task(&db, &opts, Arc::new(NoObserver)).await {
                 Ok(r) => Ok(JobOutcome::from_report(&r, r.already_loaded)),
                 Err(TaskError::Db(e)) if e.exit_code() == altrepodb_db::error::EXIT_CONNECTION => {
@@ -125,6 +139,212 @@ impl TaskLoader for DirTaskLoader {
                 }
                 Err(e) => Err(JobError::permanent(format!("task {}: {e}", req.task_id))),
             }
+        })
+    }
+
+    /// One bulk load ([`load_tasks`]: checks and inserts of the tasks together, one flush
+    /// before their state rows). A batch's rows are counted once, in the first loaded
+    /// task's outcome (the others report none), so the totals per table stay right.
+    fn load_many(
+        &self,
+        db: Arc<Db>,
+        reqs: Vec<TaskLoadRequest>,
+    ) -> BoxFuture<'static, Vec<Result<JobOutcome, JobError>>> {
+        if reqs.len() == 1 {
+            let fut = reqs.into_iter().next().map(|r| self.load(db, r));
+            return Box::pin(async move {
+                match fut {
+                    Some(f) => vec![f.await],
+                    None => Vec::new(),
+                }
+            });
+        }
+        let workers = self.workers.max(1);
+        Box::pin(async move {
+            let mut out: Vec<Option<Result<JobOutcome, JobError>>> =
+                reqs.iter().map(|_| None).collect();
+            let mut paths = Vec::new();
+            for (i, r) in reqs.iter().enumerate() {
+                if r.path.is_dir() {
+                    paths.push(r.path.clone());
+                } else {
+                    out[i] = Some(Err(JobError::permanent(format!(
+                        "task {}: directory {} not found",
+                        r.task_id,
+                        r.path.display()
+                    ))));
+                }
+            }
+            let opts = match paths.first().map(|p| service_options(p, workers)) {
+                Some(Ok(o)) => o,
+                Some(Err(e)) => {
+                    return out
+                        .into_iter()
+                        .map(|o| o.unwrap_or_else(|| Err(e.clone())))
+                        .collect();
+                }
+                None => return out.into_iter().flatten().collect(),
+            };
+            match load_tasks(&db, &opts, &paths, Arc::new(NoObserver)).await {
+                Ok(bulk) => {
+                    let mut loaded = bulk.tasks.into_iter();
+                    let mut rows = Some(&bulk.report.rows);
+                    for (i, r) in reqs.iter().enumerate() {
+                        if out[i].is_some() {
+                            continue;
+                        }
+                        if let Some(f) = bulk.failed.iter().find(|f| f.path == r.path) {
+                            out[i] = Some(Err(if f.unreachable {
+                                JobError::transient(f.error.clone())
+                            } else {
+                                JobError::permanent(format!("task {}: {}", r.task_id, f.error))
+                            }));
+                            continue;
+                        }
+                        out[i] = Some(match loaded.next() {
+                            Some(t) => {
+                                let mut o = JobOutcome::from_report(&t, t.already_loaded);
+                                o.summary =
+                                    format!("{} (loaded with {} more)", o.summary, reqs.len() - 1);
+                                if let Some(rows) = rows.take() {
+                                    o.rows =
+                                        rows.iter().map(|(k, v)| ((*k).to_owned(), *v)).collect();
+                                }
+                                Ok(o)
+                            }
+                            None => Err(JobError::permanent(format!(
+                                "task {}: no outcome of the bulk load",
+                                r.task_id
+                            ))),
+                        });
+                    }
+                }
+                Err(TaskError::Db(e)) if e.exit_code() == altrepodb_db::error::EXIT_CONNECTION => {
+                    let e = JobError::transient(e.to_string());
+                    for o in out.iter_mut().filter(|o| o.is_none()) {
+                        *o = Some(Err(e.clone()));
+                    }
+                }
+                Err(e) => {
+                    for (i, r) in reqs.iter().enumerate() {
+                        if out[i].is_none() {
+                            out[i] =
+                                Some(Err(JobError::permanent(format!("task {}: {e}", r.task_id))));
+                        }
+                    }
+                }
+            }
+            out.into_iter()
+                .map(|o| o.unwrap_or_else(|| Err(JobError::permanent("no outcome"))))
+                .collect()
+        })
+    }
+}
+
+/// The options the service loads with: buffers flushed, `workers` threads, the read limits
+/// of the environment.
+fn service_options(path: &std::path::Path, workers: usize) -> Result<TaskLoadOptions, JobError> {
+    let mut opts = TaskLoadOptions::new(path);
+    opts.workers = workers;
+    opts.flush = true;
+    opts.limits = ReadLimits::from_env().map_err(|e| JobError::permanent(e.to_string()))?;
+    Ok(opts)
+}
+
+type Waiter = tokio::sync::oneshot::Sender<Result<JobOutcome, JobError>>;
+
+/// Gathers the loads that jobs ask for while a load runs, and runs them together through
+/// [`TaskLoader::load_many`], at most `max` (the service's `amqp_batch_size`) at a time.
+/// Nothing waits for a batch to fill: a load asked for while none runs starts at once, so
+/// batches form only when loads queue up (several jobs at once, `workers_count` > 1).
+pub struct BatchingTaskLoader {
+    inner: Arc<dyn TaskLoader>,
+    max: usize,
+    state: Arc<std::sync::Mutex<Pending>>,
+}
+
+#[derive(Default)]
+struct Pending {
+    queue: Vec<(Arc<Db>, TaskLoadRequest, Waiter)>,
+    running: bool,
+}
+
+impl BatchingTaskLoader {
+    /// Batches of at most `max` loads through `inner`.
+    pub fn new(inner: Arc<dyn TaskLoader>, max: usize) -> BatchingTaskLoader {
+        BatchingTaskLoader {
+            inner,
+            max: max.max(1),
+            state: Arc::default(),
+        }
+    }
+
+    /// Runs queued loads until the queue is empty; one batch at a time, all of one database.
+    async fn drain(inner: Arc<dyn TaskLoader>, max: usize, state: Arc<std::sync::Mutex<Pending>>) {
+        loop {
+            let batch: Vec<(Arc<Db>, TaskLoadRequest, Waiter)> = {
+                let mut st = state.lock().unwrap_or_else(|p| p.into_inner());
+                let Some(db) = st.queue.first().map(|q| q.0.clone()) else {
+                    st.running = false;
+                    return;
+                };
+                let mut take = Vec::new();
+                let mut rest = Vec::new();
+                for q in st.queue.drain(..) {
+                    if take.len() < max && Arc::ptr_eq(&q.0, &db) {
+                        take.push(q);
+                    } else {
+                        rest.push(q);
+                    }
+                }
+                st.queue = rest;
+                take
+            };
+            let db = batch[0].0.clone();
+            let (reqs, waiters): (Vec<_>, Vec<_>) =
+                batch.into_iter().map(|(_, r, w)| (r, w)).unzip();
+            let n = reqs.len();
+            // Its own task: a panicking load fails its batch, not the loader.
+            let run = tokio::spawn(inner.load_many(db, reqs));
+            let results = match run.await {
+                Ok(r) if r.len() == n => r,
+                Ok(_) => (0..n)
+                    .map(|_| Err(JobError::permanent("task loader: wrong number of outcomes")))
+                    .collect(),
+                Err(e) => (0..n)
+                    .map(|_| Err(JobError::permanent(format!("task loader failed: {e}"))))
+                    .collect(),
+            };
+            for (w, r) in waiters.into_iter().zip(results) {
+                // A job abandoned meanwhile no longer listens; its load is done all the same.
+                let _ = w.send(r);
+            }
+        }
+    }
+}
+
+impl TaskLoader for BatchingTaskLoader {
+    fn load(
+        &self,
+        db: Arc<Db>,
+        req: TaskLoadRequest,
+    ) -> BoxFuture<'static, Result<JobOutcome, JobError>> {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let start = {
+            let mut st = self.state.lock().unwrap_or_else(|p| p.into_inner());
+            st.queue.push((db, req, tx));
+            !std::mem::replace(&mut st.running, true)
+        };
+        if start {
+            tokio::spawn(Self::drain(
+                self.inner.clone(),
+                self.max,
+                self.state.clone(),
+            ));
+        }
+        Box::pin(async move {
+            rx.await
+                .unwrap_or_else(|_| Err(JobError::permanent("task loader stopped")))
         })
     }
 }
@@ -187,7 +407,13 @@ impl TaskService {
                 return Err(cfg.invalid(format!("routing_keys_dict: expected an object, got {v}")))
             }
         }
-        cfg.int_key("amqp_batch_size", 1, 1..=100)?;
+        let batch = cfg.int_key("amqp_batch_size", 1, 1..=100)?;
+        // Loads the jobs ask for while one runs go together, up to a batch of messages.
+        let loader: Arc<dyn TaskLoader> = if batch > 1 {
+            Arc::new(BatchingTaskLoader::new(loader, batch as usize))
+        } else {
+            loader
+        };
         Ok(TaskService {
             keys,
             tasks_dir: cfg

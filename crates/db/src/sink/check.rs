@@ -510,3 +510,103 @@ pub struct CountPart {
     pub(super) table: &'static str,
     pub(super) filters: Vec<Filter>,
 }
+
+/// One column of [`Sink::gather`]: distinct values read from the rows a check filters (and
+/// whose key is among given values), as one array (made by [`Check::gather_present`],
+/// [`Check::gather_lookup`], [`Check::gather_values`]).
+pub struct GatherPart {
+    pub(super) name: &'static str,
+    pub(super) table: &'static str,
+    pub(super) filters: Vec<Filter>,
+    /// The aggregate selected (`groupUniqArray(...)`).
+    pub(super) expr: String,
+    /// The key condition, with its parameter written `{k:...}`.
+    pub(super) cond: Option<String>,
+    pub(super) key: Option<Binder>,
+    pub(super) label: String,
+}
+
+impl GatherPart {
+    /// The part's label for `-D`.
+    pub fn label(&self) -> &str {
+        &self.label
+    }
+}
+
+impl<'s, 'a, T: Table> Check<'s, 'a, T> {
+    fn gather_part<V: Param>(
+        self,
+        name: &'static str,
+        select: String,
+        key: Option<(Key, Vec<V>)>,
+    ) -> GatherPart {
+        let label = self.label();
+        let (cond, key) = match key {
+            Some((k, values)) => {
+                let (cond, _) = self.key_condition::<V>(k);
+                let b: Binder = Box::new(move |q: Query, n: &str| q.param(n, values.clone()));
+                (Some(cond), Some(b))
+            }
+            None => (None, None),
+        };
+        GatherPart {
+            name,
+            table: self.table(),
+            filters: self.filters,
+            expr: format!("groupUniqArray({select})"),
+            cond,
+            key,
+            label,
+        }
+    }
+
+    /// [`Check::present`] as column `name` of [`Sink::gather`] (an `Array` of the key).
+    pub fn gather_present<V: Param>(
+        self,
+        name: &'static str,
+        key: impl Into<Key>,
+        values: Vec<V>,
+    ) -> GatherPart {
+        let key = key.into();
+        let (_, sel) = self.key_condition::<V>(key);
+        let sel = match key {
+            Key::Column(_) => sel,
+            Key::Tuple(_) => format!("tuple({sel})"),
+        };
+        self.gather_part(name, sel, Some((key, values)))
+    }
+
+    /// [`Check::lookup`] as column `name` of [`Sink::gather`] (an `Array` of tuples of
+    /// `columns`; `DateTime` columns as seconds).
+    pub fn gather_lookup<V: Param>(
+        self,
+        name: &'static str,
+        key: impl Into<Key>,
+        values: Vec<V>,
+        columns: &[&'static str],
+    ) -> GatherPart {
+        let select: Vec<String> = columns
+            .iter()
+            .map(|c| {
+                self.assert_column(c);
+                match kind(self.table(), c) {
+                    ColumnKind::DateTime => format!("toUnixTimestamp(`{c}`)"),
+                    _ => select_expr(self.table(), c),
+                }
+            })
+            .collect();
+        let sel = if select.len() == 1 {
+            select.join("")
+        } else {
+            format!("tuple({})", select.join(", "))
+        };
+        self.gather_part(name, sel, Some((key.into(), values)))
+    }
+
+    /// [`Check::values`] as column `name` of [`Sink::gather`].
+    pub fn gather_values(self, name: &'static str, column: &'static str) -> GatherPart {
+        self.assert_column(column);
+        let sel = select_expr(self.table(), column);
+        self.gather_part::<u64>(name, sel, None)
+    }
+}

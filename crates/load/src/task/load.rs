@@ -173,6 +173,8 @@ struct Survey {
     subtask_progress: u64,
     plan: u64,
     plan_hash: u64,
+    /// `TaskStates` rows equal to the one task's state row (asked only for one task).
+    same_state: u64,
 }
 
 /// What a bulk load did: the rows of all its tasks together, the tasks loaded (or found
@@ -204,6 +206,8 @@ pub struct FailedTask {
     pub task_id: Option<u32>,
     /// Why, one line naming the file.
     pub error: String,
+    /// The database did not answer: the task itself may be fine (worth retrying).
+    pub unreachable: bool,
 }
 
 /// Tasks per batch of a bulk load: their checks and inserts travel together, and their
@@ -293,6 +297,14 @@ pub async fn load_tasks(
             }
         }
         obs.advance(n);
+        // The bar counts tasks (their rate and ETA); the packages go next to it.
+        let secs = started.elapsed().as_secs_f64().max(1e-3);
+        let (pkgs_seen, pkgs_new) = (bulk.report.packages_seen, bulk.report.packages_new);
+        obs.status(&format!(
+            "packages {pkgs_seen} ({:.0}/s), {pkgs_new} new ({:.0}/s)",
+            pkgs_seen as f64 / secs,
+            pkgs_new as f64 / secs
+        ));
     }
     obs.finish_phase();
     bulk.report.elapsed = started.elapsed();
@@ -315,6 +327,8 @@ fn failed(path: &Path, e: &TaskError) -> FailedTask {
         path: path.to_owned(),
         task_id: id,
         error: e.to_string(),
+        unreachable: matches!(e, TaskError::Db(d)
+            if d.exit_code() == altrepodb_db::error::EXIT_CONNECTION),
     }
 }
 

@@ -33,14 +33,7 @@ impl Batch<'_> {
         outcomes: &mut Outcomes,
     ) -> Result<Vec<Item>> {
         // 1. States already loaded: only their approvals are reconciled.
-        let (mut done, todo): (Vec<Item>, Vec<Item>) = if self.opts.force {
-            (Vec::new(), items)
-        } else {
-            let have = self.states(&items).await?;
-            items
-                .into_iter()
-                .partition(|it| have.contains(&it.state_row))
-        };
+        let (mut done, todo, surveyed) = self.partition(items).await?;
         for it in &mut done {
             it.report.already_loaded = true;
         }
@@ -75,15 +68,19 @@ impl Batch<'_> {
         }
 
         // 3. What the database has, one query per table family for the whole batch.
-        let survey = self.survey(&todo).await?;
+        let survey = match surveyed {
+            Some(s) => s,
+            None => self.survey(&todo, None).await?,
+        };
         let approvals_db = self.approvals(&done, &todo, &survey).await?;
+        let known = self.lookups(&todo).await?;
         if !todo.is_empty() {
-            self.log_rows(&mut todo).await?;
+            self.log_rows(&mut todo, &known.lines).await?;
         }
 
         // 4. Packages (the repository loader's path), then the task rows.
-        let mut todo = self.packages(todo, outcomes).await?;
-        self.task_rows(&todo, &survey).await?;
+        let mut todo = self.packages(todo, outcomes, &known).await?;
+        self.task_rows(&todo, &survey, &known.chroots).await?;
         let mut approvals = Vec::new();
         for it in done.iter().chain(&todo) {
             let latest = latest_approvals(&approvals_db, it.report.task_id);
@@ -110,11 +107,24 @@ impl Batch<'_> {
             } else {
                 todo.iter().map(|it| it.state_row.clone()).collect()
             };
+            let t = Instant::now();
             self.sink.write(states).await?;
+            // `-D` shows where a load's time goes: the state rows fire mv_package_history.
+            tracing::debug!(
+                "{}: TaskStates written in {:.3} s",
+                self.context,
+                t.elapsed().as_secs_f64()
+            );
 
             // 6. Post-processing, once per batch.
             if self.opts.file_provides {
+                let t = Instant::now();
                 self.file_provides().await?;
+                tracing::debug!(
+                    "{}: file provides in {:.3} s",
+                    self.context,
+                    t.elapsed().as_secs_f64()
+                );
             }
             if self.opts.flush && !self.opts.dry_run {
                 self.sink.flush_buffers(flush::TASK_LOAD).await?;
@@ -125,6 +135,30 @@ impl Batch<'_> {
         }
         done.append(&mut todo);
         Ok(done)
+    }
+
+    /// The items whose state is loaded already and the others. One task asks with its
+    /// survey (one round trip for both, the survey returned); a batch reads the state rows.
+    pub(super) async fn partition(
+        &self,
+        items: Vec<Item>,
+    ) -> Result<(Vec<Item>, Vec<Item>, Option<Survey>)> {
+        if self.opts.force {
+            return Ok((Vec::new(), items, None));
+        }
+        if let [one] = items.as_slice() {
+            let s = self.survey(&items, Some(&one.state_row)).await?;
+            return Ok(if s.same_state > 0 {
+                (items, Vec::new(), None)
+            } else {
+                (Vec::new(), items, Some(s))
+            });
+        }
+        let have = self.states(&items).await?;
+        let (done, todo) = items
+            .into_iter()
+            .partition(|it| have.contains(&it.state_row));
+        Ok((done, todo, None))
     }
 
     /// The stored `TaskStates` rows of the items' (id, change time) pairs.
@@ -144,8 +178,13 @@ impl Batch<'_> {
     }
 
     /// Row counts of the task-scoped tables for the items (`changed` for the tables whose
-    /// rows carry it) and of the plan tables for their plan hashes.
-    pub(super) async fn survey(&self, items: &[Item]) -> Result<Survey> {
+    /// rows carry it) and of the plan tables for their plan hashes; with `state`, also the
+    /// `TaskStates` rows equal to it (every column compared).
+    pub(super) async fn survey(
+        &self,
+        items: &[Item],
+        state: Option<&TaskStatesRow>,
+    ) -> Result<Survey> {
         if items.is_empty() {
             return Ok(Survey::default());
         }
@@ -178,6 +217,26 @@ impl Batch<'_> {
                 .any_of("tplan_hash", plan)
                 .counted(),
         ];
+        let mut parts = parts;
+        if let Some(r) = state {
+            parts.push(
+                s.check::<TaskStatesRow>()
+                    .eq("task_changed", r.task_changed)
+                    .eq("task_id", r.task_id)
+                    .eq("task_state", r.task_state.clone())
+                    .eq("task_runby", r.task_runby.clone())
+                    .eq("task_depends", r.task_depends.clone())
+                    .eq("task_try", r.task_try)
+                    .eq("task_testonly", r.task_testonly)
+                    .eq("task_failearly", r.task_failearly)
+                    .eq("task_shared", r.task_shared)
+                    .eq("task_message", r.task_message.clone())
+                    .eq("task_version", r.task_version.clone())
+                    .eq("task_prev", r.task_prev)
+                    .eq("task_eventlog_hash", r.task_eventlog_hash.clone())
+                    .counted(),
+            );
+        }
         let c = s.count_each(parts, "counting the task's rows").await?;
         let n = |i: usize| c.get(i).copied().unwrap_or(0);
         Ok(Survey {
@@ -188,6 +247,7 @@ impl Batch<'_> {
             subtask_progress: n(4),
             plan: n(5),
             plan_hash: n(6),
+            same_state: n(7),
         })
     }
 
@@ -216,6 +276,120 @@ impl Batch<'_> {
             .await?)
     }
 
+    /// What the database has of the items' log lines (each log's first and last), packages
+    /// (`Packages` by name and hash, `PackageHash` pairs) and chroots: one round trip for the
+    /// batch while the key sets are small (the usual task), else one query (or chunks) per
+    /// table.
+    pub(super) async fn lookups(&self, items: &[Item]) -> Result<Known> {
+        let probe: Vec<(String, u32, u64)> = items
+            .iter()
+            .flat_map(|it| it.logs.iter())
+            .flat_map(|rows| rows.first().into_iter().chain(rows.last()))
+            .map(|r| (r.tlog_message.clone(), r.tlog_line, r.tlog_hash))
+            .collect();
+        let hashes = package_hashes(items);
+        let names = distinct(
+            items
+                .iter()
+                .flat_map(|it| it.headers.iter().map(|h| h.name.clone()))
+                .collect::<Vec<String>>(),
+        );
+        let chroots = chroot_keys(items);
+        if probe.is_empty() && hashes.is_empty() && chroots.is_empty() {
+            return Ok(Known::default());
+        }
+        let probe_bytes: usize = probe.iter().map(|k| k.0.len()).sum();
+        let small = probe.len() <= LOG_LOOKUP_CHUNK
+            && probe_bytes <= GATHER_LOG_BYTES
+            && hashes.len() <= GATHER_KEYS
+            && chroots.len() <= GATHER_KEYS;
+        if small {
+            #[derive(Debug, serde::Deserialize, clickhouse::Row)]
+            struct Found {
+                lines: Vec<(String, u32, u64, u32)>,
+                packages: Vec<u64>,
+                hashes: Vec<(u64, String)>,
+                chroots: Vec<u64>,
+            }
+            let s = &self.sink;
+            let parts = vec![
+                s.check::<TaskLogsRow>().gather_lookup(
+                    "lines",
+                    &["tlog_message", "tlog_line", "tlog_hash"],
+                    probe,
+                    &["tlog_message", "tlog_line", "tlog_hash", "tlog_ts"],
+                ),
+                // Packages rows by (name, hash): the name keeps the lookup on the sorting key.
+                s.check::<PackagesRow>()
+                    .any_of("pkg_name", names)
+                    .gather_present("packages", "pkg_hash", hashes.clone()),
+                s.check::<PackageHashRow>().gather_lookup(
+                    "hashes",
+                    "pkgh_mmh",
+                    hashes,
+                    &["pkgh_mmh", "pkgh_md5"],
+                ),
+                // By `tch_chroot`, the sorting key (its hash column is not in the key).
+                s.check::<TaskChrootsRow>()
+                    .any_of("tch_chroot", chroots)
+                    .gather_values("chroots", "tch_hash"),
+            ];
+            let f: Found = s
+                .gather(parts, "checking logs, packages and chroots")
+                .await?;
+            return Ok(Known {
+                lines: f.lines.into_iter().collect(),
+                packages: f.packages.into_iter().collect(),
+                hashes: f.hashes,
+                chroots: f.chroots.into_iter().collect(),
+            });
+        }
+        let probe_rows: Vec<TaskLogsRow> = probe
+            .into_iter()
+            .map(|(m, l, h)| TaskLogsRow {
+                tlog_hash: h,
+                tlog_line: l,
+                tlog_ts: 0,
+                tlog_message: m,
+            })
+            .collect();
+        let lines = self
+            .present_lines(&probe_rows.iter().collect::<Vec<_>>())
+            .await?;
+        let (packages, hashes) = if hashes.is_empty() {
+            (HashSet::new(), Vec::new())
+        } else {
+            (
+                self.sink
+                    .check::<PackagesRow>()
+                    .any_of("pkg_name", names)
+                    .present("pkg_hash", &hashes)
+                    .await?,
+                self.sink
+                    .check::<PackageHashRow>()
+                    .pairs("pkgh_mmh", "pkgh_md5", &hashes)
+                    .await?,
+            )
+        };
+        let chroots = if chroots.is_empty() {
+            HashSet::new()
+        } else {
+            self.sink
+                .check::<TaskChrootsRow>()
+                .any_of("tch_chroot", chroots)
+                .values::<u64>("tch_hash")
+                .await?
+                .into_iter()
+                .collect()
+        };
+        Ok(Known {
+            lines,
+            packages,
+            hashes,
+            chroots,
+        })
+    }
+
     /// The rows among `keys` that `TaskLogs` has with the same time stamp, as
     /// `(message, line, hash, ts)`. Looked up through the sorting key
     /// `(tlog_message, tlog_line, tlog_hash)`, so no table scan is needed; a line stored with
@@ -240,38 +414,71 @@ impl Batch<'_> {
     }
 
     /// The log rows to write, per item. A probe of each log's first and last line, time
-    /// stamps included, decides (one lookup for the batch): last line present → loaded
+    /// stamps included ([`Batch::lookups`], `probed`), decides: last line present → loaded
     /// (logs are written in line order); first line present → partly loaded or grown
     /// (checked line by line); neither → new or rewritten, written whole. A rewritten log
     /// (a build log's stamps are offsets from the file's mtime, which moves whenever girar
     /// appends to it) is written again like the original does, so the ReplacingMergeTree
     /// keeps the latest stamp of every line.
-    pub(super) async fn log_rows(&self, items: &mut [Item]) -> Result<()> {
-        let probe: Vec<&TaskLogsRow> = items
-            .iter()
-            .flat_map(|it| it.logs.iter())
-            .flat_map(|rows| rows.first().into_iter().chain(rows.last()))
-            .collect();
-        let probed = self.present_lines(&probe).await?;
+    pub(super) async fn log_rows(
+        &self,
+        items: &mut [Item],
+        probed: &HashSet<LogLine>,
+    ) -> Result<()> {
         let force = self.opts.force;
-        for it in items.iter_mut() {
+        // Which logs are written whole, which line by line (first line stored, last not:
+        // partly loaded or grown), which not at all.
+        #[derive(PartialEq)]
+        enum Way {
+            Skip,
+            Whole,
+            Lines,
+        }
+        let ways: Vec<Vec<Way>> = items
+            .iter()
+            .map(|it| {
+                it.logs
+                    .iter()
+                    .map(|rows| match (rows.first(), rows.last()) {
+                        (Some(_), Some(_)) if force => Way::Lines,
+                        (Some(first), Some(last)) => {
+                            if probed.contains(&log_line(last)) {
+                                Way::Skip
+                            } else if probed.contains(&log_line(first)) {
+                                Way::Lines
+                            } else {
+                                Way::Whole
+                            }
+                        }
+                        _ => Way::Skip,
+                    })
+                    .collect()
+            })
+            .collect();
+        // The lines of every such log asked together (chunked), not one query per log.
+        let to_check: Vec<&TaskLogsRow> = items
+            .iter()
+            .zip(&ways)
+            .flat_map(|(it, w)| it.logs.iter().zip(w))
+            .filter(|(_, w)| **w == Way::Lines)
+            .flat_map(|(rows, _)| rows.iter())
+            .collect();
+        let have = if to_check.is_empty() {
+            HashSet::new()
+        } else {
+            self.present_lines(&to_check).await?
+        };
+        for (it, w) in items.iter_mut().zip(ways) {
             let mut out = Vec::new();
-            for rows in &it.logs {
-                let (Some(first), Some(last)) = (rows.first(), rows.last()) else {
-                    continue;
-                };
-                if probed.contains(&log_line(last)) && !force {
-                    continue;
-                }
-                if probed.contains(&log_line(first)) || force {
-                    let have = self.present_lines(&rows.iter().collect::<Vec<_>>()).await?;
-                    out.extend(
+            for (rows, way) in it.logs.iter().zip(w) {
+                match way {
+                    Way::Skip => {}
+                    Way::Whole => out.extend(rows.iter().cloned()),
+                    Way::Lines => out.extend(
                         rows.iter()
                             .filter(|r| !have.contains(&log_line(r)))
                             .cloned(),
-                    );
-                } else {
-                    out.extend(rows.iter().cloned());
+                    ),
                 }
             }
             it.log_out = out;
@@ -287,37 +494,17 @@ impl Batch<'_> {
         &mut self,
         items: Vec<Item>,
         outcomes: &mut Outcomes,
+        known: &Known,
     ) -> Result<Vec<Item>> {
         let mut items = items;
-        let hashes = distinct(
-            items
-                .iter()
-                .flat_map(|it| it.headers.iter().map(|h| h.pkg_hash))
-                .collect::<Vec<u64>>(),
-        );
+        let hashes = package_hashes(&items);
         if hashes.is_empty() {
             return Ok(items);
         }
-        let names = distinct(
-            items
-                .iter()
-                .flat_map(|it| it.headers.iter().map(|h| h.name.clone()))
-                .collect::<Vec<String>>(),
-        );
-        // Packages rows by (name, hash): the name keeps the lookup on Packages' sorting key.
-        let have_pkg = self
-            .sink
-            .check::<PackagesRow>()
-            .any_of("pkg_name", names)
-            .present("pkg_hash", &hashes)
-            .await?;
-        let pairs: Vec<(u64, String)> = self
-            .sink
-            .check::<PackageHashRow>()
-            .pairs("pkgh_mmh", "pkgh_md5", &hashes)
-            .await?;
+        let have_pkg = known.packages.clone();
+        let pairs = &known.hashes;
         let mut have_hash: HashSet<(u64, [u8; 16])> = HashSet::new();
-        for (h, md5_hex) in &pairs {
+        for (h, md5_hex) in pairs {
             let mut md5 = [0u8; 16];
             if hex::decode_to_slice(md5_hex, &mut md5).is_ok() {
                 have_hash.insert((*h, md5));
@@ -450,7 +637,12 @@ impl Batch<'_> {
 
     /// `Tasks`, `TaskLogs`, `TaskChroots`, `TaskIterations` and the plan tables of the
     /// batch: each checked once and written in one request.
-    pub(super) async fn task_rows(&mut self, items: &[Item], survey: &Survey) -> Result<()> {
+    pub(super) async fn task_rows(
+        &mut self,
+        items: &[Item],
+        survey: &Survey,
+        have_chroots: &HashSet<u64>,
+    ) -> Result<()> {
         if items.is_empty() {
             return Ok(());
         }
@@ -483,19 +675,7 @@ impl Batch<'_> {
             iterations.extend(i);
             chroots.extend(c);
         }
-        // By `tch_chroot`, the sorting key (its hash column is not in the key).
-        let keys: Vec<Vec<u64>> = distinct(chroots.iter().map(|c| c.tch_chroot.clone()).collect());
-        let have: HashSet<u64> = if keys.is_empty() {
-            HashSet::new()
-        } else {
-            self.sink
-                .check::<TaskChrootsRow>()
-                .any_of("tch_chroot", keys)
-                .values::<u64>("tch_hash")
-                .await?
-                .into_iter()
-                .collect()
-        };
+        let have = have_chroots;
         let mut seen: HashSet<u64> = HashSet::new();
         let chroots: Vec<_> = chroots
             .into_iter()
@@ -601,6 +781,45 @@ impl Batch<'_> {
         self.sink.count("FileProvides", n);
         Ok(())
     }
+}
+
+/// What [`Batch::lookups`] found stored.
+#[derive(Debug, Default)]
+pub(super) struct Known {
+    /// Probed log lines present with their time stamps.
+    pub(super) lines: HashSet<LogLine>,
+    /// Hashes with a `Packages` row.
+    pub(super) packages: HashSet<u64>,
+    /// `(pkgh_mmh, hex MD5)` pairs of `PackageHash`.
+    pub(super) hashes: Vec<(u64, String)>,
+    /// `tch_hash` of the chroots stored.
+    pub(super) chroots: HashSet<u64>,
+}
+
+/// Keys per set of the one-query lookup; larger sets go through the chunked checks.
+const GATHER_KEYS: usize = 2_000;
+/// Bytes of log-line text in the one-query lookup (its parameters travel in the URL).
+const GATHER_LOG_BYTES: usize = 64 * 1024;
+
+/// The distinct package hashes of the items' headers.
+pub(super) fn package_hashes(items: &[Item]) -> Vec<u64> {
+    distinct(
+        items
+            .iter()
+            .flat_map(|it| it.headers.iter().map(|h| h.pkg_hash))
+            .collect(),
+    )
+}
+
+/// The distinct chroot keys (`tch_chroot`) of the items' iterations.
+pub(super) fn chroot_keys(items: &[Item]) -> Vec<Vec<u64>> {
+    distinct(
+        items
+            .iter()
+            .flat_map(|it| rows::iteration_rows(&it.task, &it.hash_by_path).1)
+            .map(|c| c.tch_chroot)
+            .collect(),
+    )
 }
 
 /// The latest stored approval per (subtask, name, type) of `task_id`: the last in
