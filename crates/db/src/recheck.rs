@@ -189,7 +189,7 @@ static SPECS: &[Spec] = &[
     Spec {
         table: "TaskStates",
         keys: TASK_STATE_KEYS,
-        stored: TASK_STATE_STORED,
+        stored: TASK_STATE_PUBLISHED,
     },
     Spec {
         table: "PackageSetName",
@@ -209,6 +209,20 @@ const TASK_STATE_KEYS: &[Key] = &[
 const TASK_STATE_STORED: &str =
     "SELECT toUInt32(task_changed), task_id, toString(task_state), task_try, task_message \
      FROM TaskStates_buffer WHERE task_id IN {k1:Array(UInt32)}";
+
+/// A `TaskStates` row counts as stored when the row is there and, for a DONE state, what
+/// `mv_package_history` makes of it too (a DONE row always gives at least one
+/// `BranchPackageHistory` row). The row alone is not enough: an insert that failed after the
+/// table took the row but before the view wrote its rows (the view's query failed, or the
+/// server stopped in between) would otherwise never be resent, and the task's history would
+/// stay missing although the load reports it complete. Resending such a row makes the view
+/// run again; `TaskStates` and `BranchPackageHistory` are ReplacingMergeTrees, so a row the
+/// first attempt did write is replaced.
+const TASK_STATE_PUBLISHED: &str =
+    "SELECT toUInt32(task_changed), task_id, toString(task_state), task_try, task_message \
+     FROM TaskStates WHERE task_id IN {k1:Array(UInt32)} \
+     AND (task_state != 'DONE' OR (task_id, task_changed) IN \
+     (SELECT task_id, task_changed FROM BranchPackageHistory WHERE task_id IN {k1:Array(UInt32)}))";
 
 /// The spec of `table`, if it is an insert target that cannot deduplicate.
 pub fn spec(table: &str) -> Option<&'static Spec> {
