@@ -11,7 +11,7 @@ use crate::cli::{Cli, CommonArgs};
 use crate::cmd::{connect, runtime, setup_with};
 
 /// Every loader that declares its own command line.
-pub static DECLARED: &[&dyn LoaderCommand] = &[&altrepodb_load::package_loader::COMMAND];
+pub static DECLARED: &[&dyn LoaderCommand] = &[];
 
 /// The whole `altrepodb` command line: the derived one plus a subcommand per declared loader.
 pub fn cli_command() -> clap::Command {

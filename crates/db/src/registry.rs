@@ -24,8 +24,6 @@ pub mod loader {
     pub const TASK: &str = "task_loader";
     /// `task_cleaner`: marks vanished tasks deleted.
     pub const TASK_CLEANER: &str = "task_cleaner";
-    /// `package_loader`: one source RPM.
-    pub const PACKAGE: &str = "package_loader";
     /// `acl_loader`: maintainer ACL lists.
     pub const ACL: &str = "acl_loader";
     /// `beehive_loader`: Beehive rebuild results.
@@ -92,7 +90,7 @@ const fn spec(
     }
 }
 
-use loader::{PACKAGE, REPO, TASK, TASK_CLEANER};
+use loader::{REPO, TASK, TASK_CLEANER};
 
 /// `Packages`.
 pub const PACKAGES: TableSpec = spec(
@@ -108,7 +106,7 @@ pub const PACKAGES: TableSpec = spec(
         "pkg_packager",
         "pkg_packager_email",
     ],
-    &[REPO, TASK, PACKAGE],
+    &[REPO, TASK],
 );
 /// `PackageHash`.
 pub const PACKAGE_HASH: TableSpec = spec(
@@ -117,7 +115,7 @@ pub const PACKAGE_HASH: TableSpec = spec(
     "PackageHash_buffer",
     "PackageHashRow",
     &["pkgh_mmh", "pkgh_md5", "pkgh_sha256"],
-    &[REPO, TASK, PACKAGE],
+    &[REPO, TASK],
 );
 /// `Files` (through `Files_insert`, whose views also fill `FileNames`).
 pub const FILES: TableSpec = spec(
@@ -126,7 +124,7 @@ pub const FILES: TableSpec = spec(
     "Files_buffer",
     "FilesRow",
     &["pkg_hash", "file_hashname", "file_class", "file_md5"],
-    &[REPO, TASK, PACKAGE],
+    &[REPO, TASK],
 );
 /// `Changelog`.
 pub const CHANGELOG: TableSpec = spec(
@@ -135,7 +133,7 @@ pub const CHANGELOG: TableSpec = spec(
     "Changelog_buffer",
     "ChangelogRow",
     &["chlog_hash", "chlog_text"],
-    &[REPO, TASK, PACKAGE],
+    &[REPO, TASK],
 );
 /// `Depends` (the task loader also runs the original's file-provides `INSERT … SELECT`).
 pub const DEPENDS: TableSpec = spec(
@@ -144,7 +142,7 @@ pub const DEPENDS: TableSpec = spec(
     "Depends_buffer",
     "DependsRow",
     &["dp_name", "dp_version", "dp_type", "dp_flag", "pkg_hash"],
-    &[REPO, TASK, PACKAGE],
+    &[REPO, TASK],
 );
 /// `Specfiles` (through `Specfiles_insert`, whose view decodes the base64 content).
 pub const SPECFILES: TableSpec = TableSpec {
@@ -155,7 +153,7 @@ pub const SPECFILES: TableSpec = TableSpec {
         "Specfiles_buffer",
         "SpecfilesRow",
         &["pkg_hash", "specfile_content"],
-        &[REPO, TASK, PACKAGE],
+        &[REPO, TASK],
     )
 };
 /// `PackageSet`: membership of a package in a package-set node.
@@ -654,7 +652,7 @@ pub(crate) mod tests {
             .written_by
             .iter()
             .any(|w| w
-                == "repo_loader, task_loader, package_loader (PackagesRow via Packages_buffer)"));
+                == "repo_loader, task_loader (PackagesRow via Packages_buffer)"));
         assert!(get("Files")
             .written_by
             .iter()

@@ -16,7 +16,6 @@ pub mod fuzzing;
 pub mod http;
 pub mod listing;
 pub mod package;
-pub mod package_loader;
 pub mod package_store;
 pub mod repo;
 pub mod repocop;
